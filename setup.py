@@ -1,0 +1,31 @@
+from setuptools import find_packages, setup
+
+with open("README.md", encoding="utf-8") as fh:
+    long_description = fh.read()
+
+setup(
+    name="tconnectsync",
+    version="2.0.0",
+    description="Copies Tandem insulin-pump data (t:slim X2, Mobi) from Tandem's cloud to Nightscout",
+    long_description=long_description,
+    long_description_content_type="text/markdown",
+    license="MIT",
+    python_requires=">=3.9",
+    packages=find_packages(include=["tconnectsync", "tconnectsync.*"]),
+    include_package_data=True,
+    package_data={"tconnectsync": ["web/templates/*.html"]},
+    install_requires=[
+        "requests>=2.25",
+        "python-dotenv>=0.19",
+        "arrow>=1.0",
+        "pytz>=2021.1",
+    ],
+    extras_require={
+        "test": ["pytest>=7"],
+    },
+    entry_points={"console_scripts": ["tconnectsync=tconnectsync.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Operating System :: OS Independent",
+    ],
+)

@@ -1,0 +1,67 @@
+"""The error types of tconnectsync.
+
+Each carries one sentence that tells the user what went wrong and what to do. The CLI prints
+that sentence (a traceback only with -v) and maps the type to an exit code.
+"""
+
+
+class TconnectsyncError(Exception):
+    """Base class. ``str(err)`` is the sentence shown to the user; it never holds a secret."""
+
+    exit_code = 1
+
+
+class ConfigError(TconnectsyncError):
+    """A setting or flag is missing or malformed (a person's input)."""
+
+    exit_code = 2
+
+
+class LoginError(TconnectsyncError):
+    """Tandem refused the credentials. Fatal and never retried."""
+
+    exit_code = 3
+
+
+class TransientError(TconnectsyncError):
+    """A remote failed in a way that may pass (connection error, timeout, 5xx)."""
+
+    exit_code = 4
+
+
+class RateLimited(TransientError):
+    """The remote answered 429; ``retry_after`` is in seconds when it said so."""
+
+    def __init__(self, message, retry_after=None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class TandemError(TconnectsyncError):
+    """Tandem answered with an error that retrying will not fix (4xx other than 401/429)."""
+
+    exit_code = 5
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+class TandemFormatError(TconnectsyncError):
+    """Tandem's answer does not have the shape we know (a field changed); names the field."""
+
+    exit_code = 5
+
+
+class NightscoutError(TconnectsyncError):
+    """Nightscout refused a request or answered with something unusable."""
+
+    exit_code = 6
+
+    def __init__(self, message, status=None):
+        super().__init__(message)
+        self.status = status
+
+
+class NightscoutAuthError(NightscoutError):
+    """Nightscout answered 401: the secret is wrong or lacks permission."""

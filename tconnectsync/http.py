@@ -1,0 +1,145 @@
+"""The one place HTTP sessions are made and requests are sent.
+
+Every request has a timeout. Transient failures (connection errors, timeouts, 5xx, 429) are
+retried a bounded number of times with exponential back-off and jitter, honouring Retry-After.
+Other statuses are returned to the caller, which maps them to our error types. Log lines name the
+method, host and path only: never query strings, headers or bodies, so no secret reaches a log.
+
+A hand-written loop instead of urllib3's ``Retry``: the sleep must be injectable (tests and the
+daemon's clock), a 429 whose Retry-After is long must surface as ``RateLimited`` instead of
+blocking, and each failed attempt is logged in our words.
+"""
+import logging
+import random
+import time
+import urllib.parse
+
+import requests
+
+from .errors import RateLimited, TransientError
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = (10, 60)           # connect, read (seconds)
+TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+
+
+def join_url(base, path):
+    """``base`` (with or without trailing slash) joined with a relative ``path``."""
+    if not base.endswith("/"):
+        base = base + "/"
+    return urllib.parse.urljoin(base, path.lstrip("/"))
+
+
+def describe(url):
+    """``host/path`` of a URL, without scheme, credentials or query: safe to log."""
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    if parts.port:
+        host = "%s:%d" % (host, parts.port)
+    return host + parts.path
+
+
+def retry_after_seconds(response):
+    value = response.headers.get("Retry-After")
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        from email.utils import parsedate_to_datetime
+        when = parsedate_to_datetime(value)
+        return max(0.0, when.timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
+
+
+class HttpClient:
+    """A ``requests`` session bound to one remote, with our timeout and retry policy."""
+
+    def __init__(self, name, timeout=DEFAULT_TIMEOUT, attempts=4, backoff=1.0,
+                 max_backoff=30.0, max_retry_after=120.0, headers=None, sleep=time.sleep,
+                 rng=None, verify=True):
+        self.name = name                      # e.g. "Nightscout", "t:connect Control:IQ API"
+        self.timeout = timeout
+        self.attempts = max(1, int(attempts))
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self.max_retry_after = max_retry_after
+        self.sleep = sleep
+        self.rng = rng or random.Random()
+        self.session = requests.Session()
+        self.session.verify = verify
+        self.session.trust_env = False        # no proxies or .netrc credentials picked up silently
+        if headers:
+            self.session.headers.update(headers)
+        self.request_count = 0
+
+    def close(self):
+        self.session.close()
+
+    def _delay(self, attempt, retry_after=None):
+        delay = min(self.max_backoff, self.backoff * (2 ** attempt))
+        delay = delay * (0.5 + self.rng.random() / 2)        # jitter: 50-100 %
+        if retry_after is not None:
+            delay = max(delay, retry_after)
+        return delay
+
+    def request(self, method, url, retry=True, **kwargs):
+        """Send a request; return the response for any status that is not transient.
+
+        ``retry=False`` sends once (for calls that are not safe to repeat, e.g. a credential
+        POST). Raises ``TransientError`` / ``RateLimited`` when the remote keeps failing.
+        """
+        kwargs.setdefault("timeout", self.timeout)
+        attempts = self.attempts if retry else 1
+        where = describe(url)
+        last_problem = None
+        for attempt in range(attempts):
+            self.request_count += 1
+            try:
+                response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.Timeout:
+                last_problem = "did not answer within %s seconds" % (self.timeout,)
+                retry_after = None
+            except requests.exceptions.ConnectionError as exc:
+                last_problem = "could not be reached (%s)" % _connection_reason(exc)
+                retry_after = None
+            except requests.exceptions.RequestException as exc:
+                last_problem = "failed (%s)" % type(exc).__name__
+                retry_after = None
+            else:
+                logger.debug("%s %s -> %d", method, where, response.status_code)
+                if response.status_code == 429:
+                    retry_after = retry_after_seconds(response)
+                    last_problem = "answered 429 Too Many Requests"
+                    if retry_after is not None and retry_after > self.max_retry_after:
+                        raise RateLimited("%s asked us to wait %d seconds before trying again (HTTP 429)."
+                                          % (self.name, retry_after), retry_after)
+                elif response.status_code in TRANSIENT_STATUSES:
+                    retry_after = retry_after_seconds(response)
+                    last_problem = "answered HTTP %d" % response.status_code
+                else:
+                    return response
+            if attempt + 1 < attempts:
+                delay = self._delay(attempt, retry_after)
+                logger.warning("%s %s %s; trying again in %.1f s (attempt %d of %d)",
+                               self.name, method, where, last_problem, delay, attempt + 2, attempts)
+                self.sleep(delay)
+        message = "%s %s after %d attempt%s." % (self.name, last_problem, attempts,
+                                                 "" if attempts == 1 else "s")
+        if last_problem and "429" in last_problem:
+            raise RateLimited(message)
+        raise TransientError(message)
+
+
+def _connection_reason(exc):
+    text = str(exc)
+    for marker in ("Connection refused", "Name or service not known", "Temporary failure in name resolution",
+                   "Connection reset", "Remote end closed connection", "RemoteDisconnected",
+                   "timed out", "No route to host"):
+        if marker in text:
+            return marker.lower()
+    return "connection error"
