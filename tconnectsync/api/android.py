@@ -1,0 +1,97 @@
+"""The t:connect Android app's cloud API (OAuth password grant) on tdcservices."""
+import logging
+import time
+
+from ..errors import TandemError, TandemFormatError
+from ..http import join_url
+from .common import RELOGIN_MARGIN_S, AccountLocked, BadCredentials, parse_expiry
+
+logger = logging.getLogger(__name__)
+
+# The Android app's public OAuth client (published in the app and in older tools).
+ANDROID_CLIENT_ID = "C2331CD6-D450-495E-9C19-67215230C85C"
+ANDROID_CLIENT_SECRET = "tz433KW5QDC9V7f!z6@^2o&Y6SGGYh"
+SCOPES = "cloud.account cloud.upload cloud.accepttcpp cloud.email cloud.password"
+ANDROID_UA = "Dalvik/2.1.0 (Linux; U; Android 12; Pixel 4a Build/SP2A.220305.012)"
+
+
+class AndroidApi:
+    def __init__(self, http, base_url, email, password, limiter, clock=time.time):
+        self.http = http
+        self.base_url = base_url
+        self.email = email
+        self._password = password
+        self.limiter = limiter
+        self.clock = clock
+        self.access_token = None
+        self.expires_at = None
+        self.user_id = None
+
+    def __repr__(self):
+        return "<AndroidApi %s>" % ("logged in" if self.access_token else "not logged in")
+
+    def needs_login(self):
+        return not self.access_token or self.expires_at is None or \
+            self.clock() >= self.expires_at - RELOGIN_MARGIN_S
+
+    def invalidate(self):
+        self.expires_at = 0
+
+    def login(self):
+        self.limiter.acquire("t:connect (Android API)")
+        response = self.http.request(
+            "POST", join_url(self.base_url, "cloud/oauth2/token"), retry=False,
+            data={"username": self.email, "password": self._password, "grant_type": "password", "scope": SCOPES},
+            auth=(ANDROID_CLIENT_ID, ANDROID_CLIENT_SECRET),
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8", "User-Agent": ANDROID_UA})
+        if response.status_code in (400, 401, 403):
+            text = response.text.lower()
+            if "max attempted logins" in text:
+                raise AccountLocked("t:connect locked the account after too many logins; wait a few hours.")
+            raise BadCredentials("t:connect (Android API) refused the e-mail address or password: check "
+                                 "TCONNECT_EMAIL and TCONNECT_PASSWORD.")
+        if response.status_code != 200:
+            raise TandemError("The t:connect Android login answered HTTP %d." % response.status_code,
+                              response.status_code)
+        try:
+            body = response.json()
+            self.access_token = body["accessToken"]
+        except (ValueError, KeyError, TypeError):
+            raise TandemFormatError("The t:connect Android login answer has no accessToken field.") from None
+        self.expires_at = parse_expiry(body.get("accessTokenExpiresAt")) or self.clock() + 3600
+        user = body.get("user") or {}
+        self.user_id = user.get("id") if isinstance(user, dict) else None
+        logger.info("Logged in to the t:connect Android API")
+
+    def _headers(self):
+        return {"Authorization": "Bearer %s" % self.access_token, "User-Agent": ANDROID_UA,
+                "Content-Type": "application/json"}
+
+    def get(self, path, params=None):
+        """GET with the Android token; one re-login on the first 401."""
+        if self.needs_login():
+            self.login()
+        for attempt in (0, 1):
+            response = self.http.request("GET", join_url(self.base_url, path), params=params, headers=self._headers())
+            if response.status_code == 401 and attempt == 0:
+                logger.info("t:connect Android token refused (HTTP 401); logging in again")
+                self.login()
+                continue
+            if response.status_code != 200:
+                raise TandemError("t:connect %s answered HTTP %d." % (path.split("?")[0], response.status_code),
+                                  response.status_code)
+            try:
+                return response.json()
+            except ValueError:
+                raise TandemFormatError("t:connect %s did not answer JSON." % path) from None
+
+    def last_event_uploaded(self, serial):
+        body = self.get("cloud/upload/getlasteventuploaded", params={"sn": serial})
+        if not isinstance(body, dict) or "maxPumpEventIndex" not in body:
+            raise TandemFormatError("getlasteventuploaded answered without maxPumpEventIndex.")
+        return body["maxPumpEventIndex"]
+
+    def user_profile(self):
+        if self.needs_login():
+            self.login()
+        return self.get("cloud/usersettings/api/UserProfile", params={"userId": self.user_id})

@@ -1,0 +1,185 @@
+"""Settings, validated once into a frozen ``Config``.
+
+Lookup per setting: the process environment, else a ``.env`` file in the current directory,
+else ``~/.config/tconnectsync/.env``. The environment wins over a file. Nothing here reads the
+environment at import time; ``load_config`` is called with explicit inputs.
+"""
+import dataclasses
+import os
+import pathlib
+import urllib.parse
+
+from dotenv import dotenv_values
+
+from . import timeutil
+from .errors import ConfigError
+
+DEFAULT_WEB_URL = "https://tconnect.tandemdiabetes.com/"
+DEFAULT_WS2_URL = "https://tconnectws2.tandemdiabetes.com/"
+DEFAULT_SERVICES_URL = "https://tdcservices.tandemdiabetes.com/"
+
+FEATURES = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS")
+DEFAULT_FEATURES = ("BASAL", "BOLUS", "IOB")
+APIS = ("legacy",)
+
+SECRET_SETTINGS = ("TCONNECT_PASSWORD", "NS_SECRET", "API_SECRET")
+
+
+@dataclasses.dataclass(frozen=True)
+class Config:
+    email: str
+    password: str = dataclasses.field(repr=False)
+    pump_serial: str
+    ns_url: str
+    ns_secret: str = dataclasses.field(repr=False)
+    timezone_name: str
+    api: str = "legacy"
+    web_url: str = DEFAULT_WEB_URL
+    ws2_url: str = DEFAULT_WS2_URL
+    services_url: str = DEFAULT_SERVICES_URL
+    chunk_days: int = 2
+    ns_batch_size: int = 1000
+    http_timeout: float = 60.0
+    notes: tuple = ()                  # informational lines for --check-login (where settings came from)
+
+    @property
+    def tz(self):
+        return timeutil.get_zone(self.timezone_name)
+
+    def secrets(self):
+        return tuple(s for s in (self.password, self.ns_secret) if s)
+
+
+def find_env_file(cwd=None, home=None):
+    """The .env file that supplies settings the environment lacks, or None."""
+    cwd = pathlib.Path(cwd or os.getcwd())
+    home = pathlib.Path(home or os.path.expanduser("~"))
+    for candidate in (cwd / ".env", home / ".config" / "tconnectsync" / ".env"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def read_settings(environ=None, env_file=None, cwd=None, home=None):
+    """Merge the .env file (if any) under the environment. Returns (settings, source_path)."""
+    environ = dict(os.environ if environ is None else environ)
+    path = env_file if env_file is not None else find_env_file(cwd, home)
+    merged = {}
+    if path:
+        try:
+            values = dotenv_values(path, interpolate=False)
+        except OSError as exc:
+            raise ConfigError("Could not read the settings file %s (%s): check its permissions."
+                              % (path, exc.strerror)) from None
+        merged.update({k: v for k, v in values.items() if v is not None})
+    merged.update(environ)
+    return merged, path
+
+
+def _url(settings, name, default=None):
+    value = (settings.get(name) or "").strip()
+    if not value:
+        if default is None:
+            raise ConfigError("%s is not set: set it to your site's address, e.g. https://example.herokuapp.com/." % name)
+        return default
+    parts = urllib.parse.urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise ConfigError("%s must be a full URL starting with https:// (or http://), e.g. "
+                          "https://example.herokuapp.com/; it has no scheme or host." % name)
+    if parts.username or parts.password:
+        raise ConfigError("%s must not contain a user name or password; put the secret in NS_SECRET." % name)
+    if not value.endswith("/"):
+        value += "/"
+    return value
+
+
+def _positive_int(settings, name, default, low=1, high=None):
+    raw = settings.get(name)
+    if raw is None or str(raw).strip() == "":
+        return default
+    try:
+        value = int(str(raw).strip())
+    except ValueError:
+        raise ConfigError("%s must be a whole number, not %r." % (name, raw)) from None
+    if value < low or (high is not None and value > high):
+        raise ConfigError("%s must be between %d and %s, not %d." % (name, low, high or "any", value))
+    return value
+
+
+def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tandem", "nightscout")):
+    """Build and validate the Config. ``require`` names the groups of settings that must be set."""
+    settings, source = read_settings(environ, env_file, cwd, home)
+    notes = []
+    if source:
+        notes.append("settings file: %s" % source)
+
+    def get(name):
+        value = settings.get(name)
+        return value if value is None else str(value)
+
+    def required(name, hint):
+        value = get(name)
+        if value is None or value.strip() == "":
+            raise ConfigError("%s is not set: %s" % (name, hint))
+        return value
+
+    api = (get("TCONNECT_API") or "legacy").strip().lower()
+    if api not in APIS:
+        raise ConfigError("TCONNECT_API must be one of %s, not %r." % (", ".join(APIS), api))
+
+    email = password = ""
+    serial = ""
+    if "tandem" in require:
+        email = required("TCONNECT_EMAIL", "set it to the e-mail address you use to log in to t:connect.").strip()
+        password = required("TCONNECT_PASSWORD", "set it to your t:connect password.")
+        serial = required("PUMP_SERIAL_NUMBER", "set it to your pump's serial number (on the back of the pump).").strip()
+        if not serial.isdigit():
+            raise ConfigError("PUMP_SERIAL_NUMBER must be the pump's serial number, digits only; it is not a number.")
+
+    ns_url = ns_secret = ""
+    if "nightscout" in require:
+        ns_url = _url(settings, "NS_URL")
+        ns_secret = get("NS_SECRET")
+        if not ns_secret:
+            ns_secret = get("API_SECRET")
+            if ns_secret:
+                notes.append("NS_SECRET is not set; using API_SECRET")
+        if not ns_secret:
+            raise ConfigError("NS_SECRET is not set: set it to your Nightscout API_SECRET (or set API_SECRET).")
+
+    tz_name = (get("TIMEZONE_NAME") or "").strip()
+    if not tz_name:
+        tz_name = (get("TZ") or "").strip().lstrip(":")
+        if tz_name:
+            notes.append("TIMEZONE_NAME is not set; using TZ=%s" % tz_name)
+    if not tz_name:
+        raise ConfigError("TIMEZONE_NAME is not set: set it to the time zone your pump's clock "
+                          "follows, e.g. America/New_York.")
+    try:
+        timeutil.get_zone(tz_name)
+    except Exception:
+        raise ConfigError("TIMEZONE_NAME=%r is not a known time zone name: use a tz database name "
+                          "such as America/New_York or Europe/Berlin." % tz_name) from None
+
+    return Config(
+        email=email, password=password, pump_serial=serial, ns_url=ns_url, ns_secret=ns_secret,
+        timezone_name=tz_name, api=api,
+        web_url=_url(settings, "TCONNECT_WEB_URL", DEFAULT_WEB_URL),
+        ws2_url=_url(settings, "TCONNECT_WS2_URL", DEFAULT_WS2_URL),
+        services_url=_url(settings, "TCONNECT_SERVICES_URL", DEFAULT_SERVICES_URL),
+        chunk_days=_positive_int(settings, "TCONNECTSYNC_CHUNK_DAYS", 2, 1, 2),
+        ns_batch_size=_positive_int(settings, "NS_BATCH_SIZE", 1000, 1, 5000),
+        http_timeout=float(_positive_int(settings, "TCONNECTSYNC_HTTP_TIMEOUT", 60, 1, 600)),
+        notes=tuple(notes),
+    )
+
+
+def redact(text, secrets):
+    """``text`` with every secret (and its SHA-1 hex) replaced by ``***``."""
+    import hashlib
+    for secret in secrets:
+        if not secret:
+            continue
+        text = text.replace(secret, "***")
+        text = text.replace(hashlib.sha1(secret.encode("utf-8")).hexdigest(), "***")
+    return text

@@ -1,0 +1,25 @@
+"""Builds the clients a sync needs from a Config (one place, used by CLI, daemon and web app)."""
+import time
+
+from .api import TConnectApi
+from .nightscout import NightscoutClient
+from .sync.engine import Clients
+from .sync.source import LegacySource
+
+
+def build_clients(config, clock=time.time, sleep=time.sleep, limiter=None, attempts=4, backoff=1.0):
+    from .http import HttpClient
+    api = TConnectApi(config, clock=clock, sleep=sleep, limiter=limiter, attempts=attempts, backoff=backoff)
+    ns_http = HttpClient("Nightscout", timeout=(10, config.http_timeout), attempts=attempts, backoff=backoff,
+                         sleep=sleep)
+    nightscout = NightscoutClient(config.ns_url, config.ns_secret, http=ns_http, batch_size=config.ns_batch_size)
+    return Clients(source=LegacySource(api, config.tz), nightscout=nightscout)
+
+
+def close_clients(clients):
+    api = getattr(clients.source, "api", None)
+    if api is not None:
+        api.close()
+    http = getattr(clients.nightscout, "http", None)
+    if http is not None:
+        http.close()

@@ -1,0 +1,87 @@
+"""BASAL: delivery segments and suspensions -> Nightscout ``Temp Basal`` treatments.
+
+One document per delivery segment, keyed by its start. Suspensions without a segment of their
+own become zero-rate segments lasting until delivery resumes (the next segment), cut at the
+pump-local midnight (where Tandem cuts every segment) and at the time the data is known to
+reach. So nothing overlaps, a running segment grows in place, and a re-run of any window gives
+the same documents.
+"""
+import datetime as dt
+import logging
+
+from .documents import SECOND, end_of_pump_day, epoch, identifier, minutes, treatment
+
+logger = logging.getLogger(__name__)
+
+KIND_REASON = {"profile": "profileDelivery", "temp": "tempDelivery", "algorithm": "algorithmDelivery",
+               "csv": "Unknown"}
+
+
+def build_segments(data, tz):
+    """(start, end, rate, reason) tuples, sorted and non-overlapping, for one chunk."""
+    until = data.data_until
+    out = []
+    if data.segments:
+        segments = sorted(data.segments, key=lambda s: (s.start, s.kind))
+        starts = {}
+        for s in segments:
+            if s.start in starts:
+                logger.warning("Two basal segments start at %s (%s and %s); keeping the first",
+                               s.start.isoformat(), starts[s.start].kind, s.kind)
+                continue
+            starts[s.start] = s
+        marks = sorted(data.suspensions, key=lambda m: m.time)
+        seg_list = sorted(starts.values(), key=lambda s: s.start)
+        seg_starts = [s.start for s in seg_list]
+        suspended_at = {}
+        for m in marks:
+            match = _near(seg_starts, m.time)
+            if match is not None:
+                suspended_at[match] = m.reason
+                continue
+            nxt = next((t for t in seg_starts if t > m.time), None)
+            end = min(x for x in (nxt, end_of_pump_day(m.time, tz), until) if x is not None)
+            if end <= m.time:
+                continue
+            # A suspension that started inside a segment cuts it (delivery stopped).
+            out.append((m.time, end, 0.0, "%s suspension" % m.reason))
+        for s in seg_list:
+            reason = KIND_REASON[s.kind]
+            if s.start in suspended_at:
+                reason = "%s (%s suspension)" % (reason, suspended_at[s.start])
+            out.append((s.start, s.start + dt.timedelta(seconds=s.duration_s), s.rate, reason))
+    elif data.csv_basal:
+        rows = sorted(data.csv_basal, key=lambda r: r.time)
+        for i, r in enumerate(rows):
+            nxt = rows[i + 1].time if i + 1 < len(rows) else None
+            end = min(x for x in (nxt, end_of_pump_day(r.time, tz), until) if x is not None)
+            if end <= r.time:
+                continue
+            out.append((r.time, end, r.rate, "Unknown"))
+    out.sort(key=lambda t: t[0])
+    # No overlaps: an item that starts inside the previous one cuts it short.
+    cleaned = []
+    for item in out:
+        if cleaned and item[0] < cleaned[-1][1]:
+            prev = cleaned[-1]
+            if item[0] == prev[0]:
+                continue
+            cleaned[-1] = (prev[0], item[0], prev[2], prev[3])
+        cleaned.append(item)
+    return cleaned
+
+
+def _near(sorted_times, t):
+    for s in sorted_times:
+        if abs((s - t).total_seconds()) <= 1:
+            return s
+    return None
+
+
+def documents(data, serial, tz):
+    docs = []
+    for start, end, rate, reason in build_segments(data, tz):
+        duration = minutes((end - start).total_seconds())
+        docs.append(treatment("Temp Basal", start, tz, identifier(serial, "basal", epoch(start)),
+                              duration=duration, absolute=float(rate), rate=float(rate), reason=reason))
+    return docs

@@ -1,0 +1,308 @@
+"""One sync cycle: read Tandem, compare with what Nightscout holds, write what is missing.
+
+``sync_once`` is the only entry point; the CLI, the ``--auto-update`` loop and the web app all
+call it. A window of pump-local days is processed in chunks Tandem serves reliably; a failing
+chunk is retried day by day, and a day that still fails is reported (with its dates) without
+stopping the chunks after it.
+"""
+import dataclasses
+import datetime as dt
+import logging
+import math
+
+from .. import nightscout as ns_module
+from ..api.common import LoginThrottled
+from ..errors import ConfigError, LoginError, NightscoutAuthError, TconnectsyncError
+from .. import timeutil
+from . import basal, bolus, iob, pump_events
+
+logger = logging.getLogger(__name__)
+
+FEATURE_ORDER = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS")
+FATAL = (LoginError, LoginThrottled, NightscoutAuthError, ConfigError)
+COMPARED_FIELDS = {"eventType", "created_at", "identifier", "enteredBy", "duration", "absolute", "rate",
+                   "reason", "insulin", "carbs", "notes", "glucose", "units", "relative", "enteredinsulin",
+                   "splitNow", "splitExt"}
+
+
+@dataclasses.dataclass
+class FeatureCounts:
+    fetched: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    deleted: int = 0
+    skipped: int = 0
+
+    def line(self):
+        return ("%d fetched, %d created, %d updated, %d already there, %d skipped"
+                % (self.fetched, self.created, self.updated, self.unchanged, self.skipped)
+                + (", %d duplicates removed" % self.deleted if self.deleted else ""))
+
+
+@dataclasses.dataclass
+class ChunkFailure:
+    start: dt.date
+    end: dt.date
+    reason: str
+
+
+@dataclasses.dataclass
+class Summary:
+    start: dt.date
+    end: dt.date
+    features: tuple
+    pretend: bool = False
+    counts: dict = dataclasses.field(default_factory=dict)
+    warnings: list = dataclasses.field(default_factory=list)      # ParseWarning (first 100 kept)
+    warning_count: int = 0
+    failures: list = dataclasses.field(default_factory=list)      # ChunkFailure
+    plan: list = dataclasses.field(default_factory=list)          # (action, feature, doc) with pretend
+    chunks: int = 0
+
+    @property
+    def ok(self):
+        return not self.failures
+
+    def add_warnings(self, warnings):
+        for w in warnings:
+            self.warning_count += 1
+            if len(self.warnings) < 100:
+                self.warnings.append(w)
+            logger.warning("%s", w)
+
+    def totals(self):
+        return {k: dataclasses.asdict(v) for k, v in self.counts.items()}
+
+    def failed_ranges(self):
+        """Failed days merged into ranges: the --start-date/--end-date to re-run."""
+        days = sorted({f.start + dt.timedelta(days=i) for f in self.failures
+                       for i in range((f.end - f.start).days + 1)})
+        ranges = []
+        for d in days:
+            if ranges and (d - ranges[-1][1]).days == 1:
+                ranges[-1][1] = d
+            else:
+                ranges.append([d, d])
+        return [(a, b) for a, b in ranges]
+
+
+@dataclasses.dataclass
+class Clients:
+    source: object          # a LegacySource (or another backend with the same ``fetch``)
+    nightscout: object      # a NightscoutClient
+
+
+def split_window(start, end, days):
+    chunks = []
+    cur = start
+    while cur <= end:
+        last = min(end, cur + dt.timedelta(days=days - 1))
+        chunks.append((cur, last))
+        cur = last + dt.timedelta(days=1)
+    return chunks
+
+
+def _same(a, b):
+    if isinstance(a, (int, float)) and isinstance(b, (int, float)) and not isinstance(a, bool):
+        return math.isclose(float(a), float(b), rel_tol=1e-6, abs_tol=1e-6)
+    return a == b
+
+
+def equivalent(desired, stored):
+    """True when ``stored`` (as Nightscout returns it) already says what ``desired`` says."""
+    want = ns_module.normalize_for_compare(desired)
+    have = ns_module.normalize_for_compare(stored)
+    keys = set(want) | (set(have) & COMPARED_FIELDS)
+    return all(_same(want.get(k), have.get(k)) for k in keys)
+
+
+def _instant(doc):
+    try:
+        return timeutil.parse_iso_utc(doc["created_at"])
+    except (KeyError, ValueError, AttributeError, TypeError):
+        return None
+
+
+def plan_treatments(desired, existing):
+    """Compare desired documents (feature, doc) with stored ones.
+
+    Returns (posts, deletes, unchanged) where posts are (action, feature, doc) with action
+    "create" or "update", deletes are (feature, stored doc) and unchanged are features.
+    """
+    by_ident = {}
+    by_key = {}
+    for doc in existing:
+        ident = doc.get("identifier")
+        if ident:
+            by_ident.setdefault(ident, []).append(doc)
+        else:
+            by_key.setdefault((_instant(doc), doc.get("eventType")), []).append(doc)
+    posts, deletes, unchanged = [], [], []
+    for feature, doc in desired:
+        matches = by_ident.pop(doc["identifier"], [])
+        key = (_instant(doc), doc["eventType"])
+        legacy = by_key.pop(key, [])
+        if not matches and not legacy:
+            posts.append(("create", feature, doc))
+            continue
+        keep = None
+        for m in matches:
+            if keep is None and _instant(m) == key[0] and m.get("eventType") == doc["eventType"]:
+                keep = m
+            else:
+                deletes.append((feature, m))
+        # Documents an older tconnectsync wrote (no identifier) at the same instant and type are
+        # this record too: replace them, so nothing is doubled on any Nightscout version.
+        deletes.extend((feature, m) for m in legacy)
+        if keep is not None and not legacy and equivalent(doc, keep):
+            unchanged.append(feature)
+        else:
+            posts.append(("update", feature, doc))
+    return posts, deletes, unchanged
+
+
+class Engine:
+    def __init__(self, config, clients, features, pretend=False, progress=None):
+        self.config = config
+        self.tz = config.tz
+        self.serial = config.pump_serial
+        self.clients = clients
+        self.features = tuple(f for f in FEATURE_ORDER if f in features)
+        self.pretend = pretend
+        self.progress = progress
+
+    def run(self, start, end):
+        summary = Summary(start=start, end=end, features=self.features, pretend=self.pretend)
+        summary.counts = {f: FeatureCounts() for f in self.features}
+        chunks = split_window(start, end, self.config.chunk_days)
+        summary.chunks = len(chunks)
+        newest_iob = None
+        for index, (c_start, c_end) in enumerate(chunks):
+            want_iob = "IOB" in self.features and index == len(chunks) - 1
+            if self.progress:
+                self.progress.chunk_started(index, len(chunks), c_start, c_end)
+            ok, value = self._chunk_with_retry(c_start, c_end, want_iob, summary)
+            if want_iob and ok and value is not None:
+                newest_iob = value
+            if self.progress:
+                self.progress.chunk_done(index, len(chunks), c_start, c_end, ok)
+        if "IOB" in self.features and newest_iob is not None:
+            try:
+                self._sync_iob(newest_iob, summary)
+            except FATAL:
+                raise
+            except TconnectsyncError as exc:
+                summary.failures.append(ChunkFailure(end, end, "IOB: %s" % exc))
+        return summary
+
+    def _chunk_with_retry(self, c_start, c_end, want_iob, summary):
+        try:
+            return True, self._chunk(c_start, c_end, want_iob, summary)
+        except FATAL:
+            raise
+        except Exception as exc:  # noqa: BLE001 - one chunk must never stop the others
+            reason = _reason(exc)
+            if c_start == c_end:
+                logger.error("Syncing %s failed: %s", c_start, reason)
+                summary.failures.append(ChunkFailure(c_start, c_end, reason))
+                return False, None
+            logger.warning("Syncing %s..%s failed (%s); trying day by day", c_start, c_end, reason)
+        ok_all, value = True, None
+        day = c_start
+        while day <= c_end:
+            ok, v = self._chunk_with_retry(day, day, want_iob and day == c_end, summary)
+            ok_all = ok_all and ok
+            if day == c_end:
+                value = v
+            day += dt.timedelta(days=1)
+        return ok_all, value
+
+    def _chunk(self, c_start, c_end, want_iob, summary):
+        data = self.clients.source.fetch(c_start, c_end, self.features, want_iob=want_iob)
+        warnings = list(data.warnings)
+        desired = []
+        skipped = {f: [] for f in self.features}
+        if "BASAL" in self.features:
+            docs = basal.documents(data, self.serial, self.tz)
+            summary.counts["BASAL"].fetched += len(docs)
+            desired += [("BASAL", d) for d in docs]
+        if "BOLUS" in self.features:
+            docs = bolus.documents(data.boluses, self.serial, self.tz, skipped["BOLUS"])
+            summary.counts["BOLUS"].fetched += len(data.boluses)
+            desired += [("BOLUS", d) for d in docs]
+        if "PUMP_EVENTS" in self.features:
+            event_warnings = []
+            docs = pump_events.documents(data, self.serial, self.tz, event_warnings)
+            warnings += event_warnings
+            summary.counts["PUMP_EVENTS"].fetched += len(docs) + len(event_warnings)
+            summary.counts["PUMP_EVENTS"].skipped += len(event_warnings)
+            desired += [("PUMP_EVENTS", d) for d in docs]
+        for feature, reasons in skipped.items():
+            summary.counts[feature].skipped += len(reasons)
+            for r in reasons:
+                logger.info("Not uploaded: %s", r)
+        summary.add_warnings(warnings)
+        self._apply(desired, summary)
+        return iob.newest(data.iob) if want_iob else None
+
+    def _apply(self, desired, summary):
+        if not desired:
+            return
+        instants = [_instant(d) for _, d in desired]
+        lo = min(instants) - dt.timedelta(seconds=1)
+        hi = max(instants) + dt.timedelta(seconds=1)
+        ns = self.clients.nightscout
+        existing = ns.treatments(lo, hi)
+        posts, deletes, unchanged = plan_treatments(desired, existing)
+        for feature in unchanged:
+            summary.counts[feature].unchanged += 1
+        if self.pretend:
+            summary.plan += [(action, feature, doc) for action, feature, doc in posts]
+            summary.plan += [("delete", feature, doc) for feature, doc in deletes]
+        else:
+            for feature, doc in deletes:
+                ns.delete_treatment(doc["_id"])
+            if posts:
+                ns.upload_treatments([doc for _, _, doc in posts])
+        for feature, _ in deletes:
+            summary.counts[feature].deleted += 1
+        for action, feature, _ in posts:
+            if action == "create":
+                summary.counts[feature].created += 1
+            else:
+                summary.counts[feature].updated += 1
+
+    def _sync_iob(self, value, summary):
+        counts = summary.counts["IOB"]
+        counts.fetched += 1
+        ns = self.clients.nightscout
+        doc = iob.document(value, self.serial)
+        stored = ns.activities(iob.ACTIVITY_TYPE)
+        newer = [s for s in stored if _instant(s) is not None and _instant(s) >= value.time]
+        if any(s.get("identifier") == doc["identifier"] for s in stored) or newer:
+            counts.unchanged += 1
+            return
+        if self.pretend:
+            summary.plan.append(("create", "IOB", doc))
+        else:
+            ns.upload_activities([doc])
+            for s in stored:
+                if s.get("_id"):
+                    ns.delete_activity(s["_id"])
+        counts.created += 1
+
+
+def _reason(exc):
+    if isinstance(exc, TconnectsyncError):
+        return str(exc)
+    logger.debug("Unexpected error", exc_info=True)
+    return "unexpected %s: %s" % (type(exc).__name__, exc)
+
+
+def sync_once(config, clients, window, features, pretend=False, progress=None):
+    """Sync pump-local days ``window`` = (start, end), inclusive. Returns a ``Summary``."""
+    start, end = window
+    if end < start:
+        raise ConfigError("The end date %s is before the start date %s." % (end, start))
+    return Engine(config, clients, features, pretend, progress).run(start, end)

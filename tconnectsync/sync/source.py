@@ -1,0 +1,107 @@
+"""Read one window of whole pump-local days from the legacy t:connect APIs, parsed to records."""
+import dataclasses
+import datetime as dt
+import logging
+
+from ..api import NoData
+from ..parser import tconnect as parse
+from ..parser.records import ParseWarning
+from .. import timeutil
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class ChunkData:
+    start: dt.date
+    end: dt.date                       # inclusive
+    window_start: dt.datetime = None   # UTC start of ``start`` in pump time
+    window_end: dt.datetime = None     # UTC end of ``end`` (midnight after) in pump time
+    segments: list = dataclasses.field(default_factory=list)
+    suspensions: list = dataclasses.field(default_factory=list)
+    activities: list = dataclasses.field(default_factory=list)
+    csv_basal: list = dataclasses.field(default_factory=list)
+    boluses: list = dataclasses.field(default_factory=list)
+    pump_events: list = dataclasses.field(default_factory=list)
+    iob: list = dataclasses.field(default_factory=list)
+    readings: list = dataclasses.field(default_factory=list)
+    warnings: list = dataclasses.field(default_factory=list)
+    ciq_missing: bool = False          # Control:IQ had no data (404) for this window
+
+    @property
+    def data_until(self):
+        """The latest instant this data is known to cover (never past the window's end)."""
+        latest = None
+        def bump(t):
+            nonlocal latest
+            if t is not None and (latest is None or t > latest):
+                latest = t
+        for s in self.segments:
+            bump(s.start + dt.timedelta(seconds=s.duration_s))
+        for a in self.activities:
+            bump(a.start + dt.timedelta(seconds=a.duration_s))
+        for group in (self.suspensions, self.csv_basal, self.pump_events, self.iob, self.readings):
+            for r in group:
+                bump(r.time)
+        for b in self.boluses:
+            for t in (b.request_time, b.completion_time, b.extended_start, b.extended_end):
+                bump(t)
+        if latest is None:
+            return None
+        return min(latest, self.window_end) if self.window_end else latest
+
+
+class LegacySource:
+    """Fetches what the enabled features need, and nothing more, for one chunk of days."""
+
+    name = "legacy"
+
+    def __init__(self, api, tz):
+        self.api = api
+        self.tz = tz
+
+    def fetch(self, start, end, features, want_iob=False):
+        data = ChunkData(start=start, end=end)
+        data.window_start = timeutil.day_bounds_utc(start, self.tz)[0]
+        data.window_end = timeutil.day_bounds_utc(end, self.tz)[1]
+        need_ciq = "BASAL" in features or "PUMP_EVENTS" in features
+        if need_ciq:
+            try:
+                timeline = self.api.controliq.therapy_timeline(start, end)
+            except NoData:
+                logger.info("Control:IQ has no data for %s..%s (pump without Control-IQ then, or no "
+                            "upload); basal comes from the CSV export", start, end)
+                data.ciq_missing = True
+            else:
+                parsed, warnings = parse.parse_ciq_timeline(timeline, self.tz)
+                data.segments, data.suspensions, data.activities = parsed.segments, parsed.suspensions, parsed.activities
+                data.warnings += warnings
+        if "BOLUS" in features:
+            try:
+                events = self.api.controliq.therapy_events(start, end)
+            except NoData:
+                events = {"event": []}
+            boluses, readings, warnings = parse.parse_therapy_events(events, self.tz)
+            data.boluses = boluses
+            data.readings = readings
+            data.warnings += warnings
+        need_csv = want_iob or ("BASAL" in features and (data.ciq_missing or not data.segments))
+        if need_csv:
+            text = self.api.ws2.therapy_timeline_csv(start, end)
+            export, warnings = parse.parse_therapytimeline_csv(text, self.tz)
+            data.warnings += warnings
+            data.iob = export.iob
+            if data.ciq_missing or not data.segments:
+                data.csv_basal = export.basal
+            if not data.readings:
+                data.readings = export.readings
+        if "PUMP_EVENTS" in features:
+            text = self.api.ws2.basal_suspension(start, end)
+            events, warnings = parse.parse_basalsuspension(parse.parse_jsonp(text), self.tz)
+            data.pump_events = events
+            data.warnings += warnings
+        return data
+
+
+def warning_for(source, record, reason):
+    return ParseWarning(source=source, record=record, reason=reason)
