@@ -11,7 +11,8 @@
 #
 # DIR defaults to .nslocal/ (gitignored). SECRET (>= 12 characters) may instead come from the
 # environment variable NSLOCAL_API_SECRET, which keeps it out of the process list.
-# Each instance keeps its pid files and logs in DIR/run/NS_PORT/; several can run side by side.
+# Each instance keeps its pid files and logs in DIR/run/NS_PORT/ (removed by stop); several
+# instances can run side by side.
 # Both servers listen on 127.0.0.1 only. Data lives in memory: stop empties the database.
 set -euo pipefail
 
@@ -25,7 +26,7 @@ NPM_FLAGS=(--ignore-scripts --no-audit --no-fund --loglevel=error)
 die() { echo "nightscout-local: $*" >&2; exit 1; }
 
 usage() {
-    sed -n '2,16p' "$0" | sed 's/^# \{0,1\}//' >&2
+    sed -n '2,/^set -euo/p' "$0" | grep '^#' | sed 's/^# \{0,1\}//' >&2
     exit 2
 }
 
@@ -116,10 +117,11 @@ stop_pid() {
     rm -f "$pidfile"
 }
 
-stop_instance() {
+stop_instance() {   # stop_instance RUNDIR [keep]: stop both servers, then drop the run dir
     local run=$1
     stop_pid "$run/ns.pid"
     stop_pid "$run/congo.pid"
+    [ "${2:-}" = keep ] || rm -rf "$run"
 }
 
 cmd_stop() {
@@ -147,8 +149,8 @@ cmd_start() {
     dir=$(cd "$dir" && pwd)
     SECRET_SHA1=$(printf %s "$SECRET" | sha1sum | cut -d' ' -f1)
     local run="$dir/run/$ns_port"
-    mkdir -p "$run"
     stop_instance "$run"
+    mkdir -p "$run"
     port_open "$db_port" && die "port $db_port on 127.0.0.1 is already in use"
     port_open "$ns_port" && die "port $ns_port on 127.0.0.1 is already in use"
 

@@ -125,7 +125,7 @@ class HttpClient:
                     return response
             if attempt + 1 < attempts:
                 delay = self._delay(attempt, retry_after)
-                logger.warning("%s %s %s; trying again in %.1f s (attempt %d of %d)",
+                logger.warning("%s %s %s %s; trying again in %.1f s (attempt %d of %d)",
                                self.name, method, where, last_problem, delay, attempt + 2, attempts)
                 self.sleep(delay)
         message = "%s %s after %d attempt%s." % (self.name, last_problem, attempts,
