@@ -47,9 +47,12 @@ class AndroidApi:
         if response.status_code in (400, 401, 403):
             text = response.text.lower()
             if "max attempted logins" in text:
-                raise AccountLocked("t:connect locked the account after too many logins; wait a few hours.")
-            raise BadCredentials("t:connect (Android API) refused the e-mail address or password: check "
-                                 "TCONNECT_EMAIL and TCONNECT_PASSWORD.")
+                exc = AccountLocked("t:connect locked the account after too many logins; wait a few hours.")
+            else:
+                exc = BadCredentials("t:connect (Android API) refused the e-mail address or password: check "
+                                     "TCONNECT_EMAIL and TCONNECT_PASSWORD.")
+            self.limiter.refused["t:connect (Android API)"] = exc
+            raise exc
         if response.status_code != 200:
             raise TandemError("The t:connect Android login answered HTTP %d." % response.status_code,
                               response.status_code)

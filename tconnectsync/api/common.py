@@ -47,8 +47,19 @@ class LoginLimiter:
         self.clock = clock
         self.attempts = []        # Unix times of attempts in the last hour
         self.total = 0
+        self.refused = {}         # login endpoint -> the LoginError it answered (never retried)
+
+    def check_refused(self, what):
+        """Re-raise the refusal an endpoint already gave: wrong credentials are never re-sent."""
+        if what in self.refused:
+            raise self.refused[what]
+
+    def forget_refusals(self):
+        """For the daemon, after its long back-off: allow one new attempt per endpoint."""
+        self.refused.clear()
 
     def acquire(self, what):
+        self.check_refused(what)
         now = self.clock()
         self.attempts = [t for t in self.attempts if now - t < 3600]
         if len(self.attempts) >= self.per_hour:

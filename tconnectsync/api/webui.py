@@ -93,6 +93,7 @@ class WebLogin:
 
     def login(self):
         url = self.login_url
+        self.limiter.check_refused("t:connect")
         page = self.http.request("GET", url)
         if page.status_code != 200:
             if is_waf_block(page.text):
@@ -120,6 +121,13 @@ class WebLogin:
         self.limiter.acquire("t:connect")
         response = self.http.request("POST", url, data=form, allow_redirects=False, retry=False,
                                      headers={"Referer": url})
+        try:
+            self._read_login_answer(url, response)
+        except (AccountLocked, BadCredentials) as exc:
+            self.limiter.refused["t:connect"] = exc
+            raise
+
+    def _read_login_answer(self, url, response):
         if response.status_code == 200:
             _, error = parse_login_page(response.text)
             if "max attempted logins" in error.lower():

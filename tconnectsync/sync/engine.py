@@ -222,6 +222,7 @@ class Engine:
         data = self.clients.source.fetch(c_start, c_end, self.features, want_iob=want_iob)
         warnings = list(data.warnings)
         desired = []
+        continuations = []
         skipped = {f: [] for f in self.features}
         if "BASAL" in self.features:
             docs = basal.documents(data, self.serial, self.tz)
@@ -233,7 +234,7 @@ class Engine:
             desired += [("BOLUS", d) for d in docs]
         if "PUMP_EVENTS" in self.features:
             event_warnings = []
-            docs = pump_events.documents(data, self.serial, self.tz, event_warnings)
+            docs = pump_events.documents(data, self.serial, self.tz, event_warnings, continuations)
             warnings += event_warnings
             summary.counts["PUMP_EVENTS"].fetched += len(docs) + len(event_warnings)
             summary.counts["PUMP_EVENTS"].skipped += len(event_warnings)
@@ -243,17 +244,22 @@ class Engine:
             for r in reasons:
                 logger.info("Not uploaded: %s", r)
         summary.add_warnings(warnings)
-        self._apply(desired, summary)
+        self._apply(desired, summary, set(continuations))
         return iob.newest(data.iob) if want_iob else None
 
-    def _apply(self, desired, summary):
+    def _apply(self, desired, summary, continuations=()):
         if not desired:
             return
         instants = [_instant(d) for _, d in desired]
         lo = min(instants) - dt.timedelta(seconds=1)
         hi = max(instants) + dt.timedelta(seconds=1)
+        if continuations:
+            lo -= dt.timedelta(days=1)          # the originals of midnight repeats
         ns = self.clients.nightscout
         existing = ns.treatments(lo, hi)
+        if continuations:
+            desired = [(f, d) for f, d in desired
+                       if d["identifier"] not in continuations or not _covered(d, existing)]
         posts, deletes, unchanged = plan_treatments(desired, existing)
         for feature in unchanged:
             summary.counts[feature].unchanged += 1
@@ -291,6 +297,18 @@ class Engine:
                 if s.get("_id"):
                     ns.delete_activity(s["_id"])
         counts.created += 1
+
+
+def _covered(doc, existing):
+    """True when another stored document of the same type spans ``doc``'s start."""
+    start = _instant(doc)
+    for other in existing:
+        if other.get("eventType") != doc["eventType"] or other.get("identifier") == doc["identifier"]:
+            continue
+        begin = _instant(other)
+        if begin is not None and begin < start <= begin + dt.timedelta(minutes=float(other.get("duration") or 0)):
+            return True
+    return False
 
 
 def _reason(exc):

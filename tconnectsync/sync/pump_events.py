@@ -25,7 +25,9 @@ IGNORED_REASONS = {"previous", "basal-profile"}
 ACTIVITY_TYPES = {"Sleep": "Sleep", "Exercise": "Exercise", "AutoBolus": "Activity", "CarbOnly": "Activity"}
 
 
-def documents(data, serial, tz, warnings):
+def documents(data, serial, tz, warnings, continuations=None):
+    """Documents for the chunk; identifiers of midnight repeats go to ``continuations``."""
+    continuations = [] if continuations is None else continuations
     docs = []
     for ev in sorted(data.pump_events, key=lambda e: e.time):
         if ev.continuation or ev.reason in IGNORED_REASONS:
@@ -47,8 +49,13 @@ def documents(data, serial, tz, warnings):
             continue
         if act.continuation and _continues(activities[:i], act):
             continue
-        docs.append(treatment(event_type, act.start, tz, identifier(serial, "activity", act.kind, epoch(act.start)),
-                              reason=act.kind, notes=act.kind, duration=minutes(act.duration_s)))
+        doc = treatment(event_type, act.start, tz, identifier(serial, "activity", act.kind, epoch(act.start)),
+                        reason=act.kind, notes=act.kind, duration=minutes(act.duration_s))
+        if act.continuation:
+            # Tandem repeats a mode still active at midnight; the engine drops this repeat when
+            # Nightscout already holds the original (synced with the previous chunk).
+            continuations.append(doc["identifier"])
+        docs.append(doc)
     return docs
 
 
