@@ -4,7 +4,7 @@ import time
 
 from ..errors import TandemError, TandemFormatError
 from ..http import join_url
-from .common import RELOGIN_MARGIN_S, AccountLocked, BadCredentials, parse_expiry
+from .common import relogin_at, AccountLocked, BadCredentials, parse_expiry
 
 logger = logging.getLogger(__name__)
 
@@ -25,17 +25,18 @@ class AndroidApi:
         self.clock = clock
         self.access_token = None
         self.expires_at = None
+        self.renew_at = 0
         self.user_id = None
 
     def __repr__(self):
         return "<AndroidApi %s>" % ("logged in" if self.access_token else "not logged in")
 
     def needs_login(self):
-        return not self.access_token or self.expires_at is None or \
-            self.clock() >= self.expires_at - RELOGIN_MARGIN_S
+        return not self.access_token or self.expires_at is None or self.clock() >= self.renew_at
 
     def invalidate(self):
         self.expires_at = 0
+        self.renew_at = 0
 
     def login(self):
         self.limiter.acquire("t:connect (Android API)")
@@ -62,6 +63,7 @@ class AndroidApi:
         except (ValueError, KeyError, TypeError):
             raise TandemFormatError("The t:connect Android login answer has no accessToken field.") from None
         self.expires_at = parse_expiry(body.get("accessTokenExpiresAt")) or self.clock() + 3600
+        self.renew_at = relogin_at(self.expires_at, self.clock())
         user = body.get("user") or {}
         self.user_id = user.get("id") if isinstance(user, dict) else None
         logger.info("Logged in to the t:connect Android API")

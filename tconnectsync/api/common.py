@@ -17,6 +17,12 @@ def tandem_date(day):
     return day.strftime("%m-%d-%Y")
 
 
+def relogin_at(expires_at, now):
+    """When to log in again: 5 minutes before expiry, or after 3/4 of a shorter lifetime."""
+    margin = min(RELOGIN_MARGIN_S, max(0.0, expires_at - now) / 4)
+    return expires_at - margin
+
+
 def parse_expiry(value):
     """``2021-10-22T20:15:03.412Z`` -> Unix seconds, or None if absent/unreadable."""
     if not value:

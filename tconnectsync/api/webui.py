@@ -7,7 +7,7 @@ import urllib.parse
 
 from ..errors import TandemError, TandemFormatError
 from ..http import join_url
-from .common import (RELOGIN_MARGIN_S, AccountLocked, BadCredentials, BROWSER_UA, parse_expiry)
+from .common import (relogin_at, AccountLocked, BadCredentials, BROWSER_UA, parse_expiry)
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +72,7 @@ class WebLogin:
         self.user_guid = None
         self.access_token = None
         self.expires_at = None
+        self.renew_at = 0
         self.http.session.headers.update({"User-Agent": BROWSER_UA})
 
     def __repr__(self):
@@ -85,11 +86,12 @@ class WebLogin:
         if not self.user_guid:
             return True
         if self.access_token and self.expires_at is not None:
-            return self.clock() >= self.expires_at - RELOGIN_MARGIN_S
+            return self.clock() >= self.renew_at
         return False
 
     def invalidate(self):
         self.expires_at = 0
+        self.renew_at = 0
 
     def login(self):
         url = self.login_url
@@ -149,6 +151,7 @@ class WebLogin:
         self.expires_at = parse_expiry(cookies.get("accessTokenExpiresAt"))
         if self.access_token and self.expires_at is None:
             self.expires_at = self.clock() + 3600
+        self.renew_at = relogin_at(self.expires_at, self.clock()) if self.expires_at else 0
         target = urllib.parse.urljoin(url, response.headers.get("Location") or "/")
         follow = self.http.request("POST", target, allow_redirects=False, headers={"Referer": url})
         if follow.status_code not in (200, 302):
