@@ -503,6 +503,7 @@ class FakeNightscout:
             self._sha1 = self._sha512 = None
         self.lock = threading.RLock()
         self._collections = {"treatments": [], "activity": [], "entries": []}
+        self._tindex = None     # lookup of treatments by upsert key; None = rebuild on next use
         self.request_log = []
         self.latency = 0.0
         self.down = False
@@ -564,12 +565,14 @@ class FakeNightscout:
                 doc.setdefault("_id", new_object_id())
                 self._collections[collection].append(doc)
                 stored.append(copy.deepcopy(doc))
+            self._tindex = None
         return stored
 
     def clear(self):
         with self.lock:
             for docs in self._collections.values():
                 docs.clear()
+            self._tindex = None
 
     @property
     def request_count(self):
@@ -657,6 +660,24 @@ class FakeNightscout:
                 prebolus["notes"] = obj["notes"]
         return js_clean(obj), prebolus
 
+    @staticmethod
+    def _keys(doc):
+        keys = [("at", doc.get("created_at"), doc.get("eventType")), ("_id", doc.get("_id"))]
+        if doc.get("identifier") not in (None, ""):
+            keys.append(("ident", doc.get("identifier")))
+        return keys
+
+    def _treatment_lookup(self, *keys):
+        """The first stored treatment matching any of ``keys`` (as a real upsert would find it):
+        an index kept in step with writes, so large fakes stay fast."""
+        if self._tindex is None:
+            self._tindex = {}
+            for i, doc in enumerate(self._collections["treatments"]):
+                for k in self._keys(doc):
+                    self._tindex.setdefault(k, i)
+        found = [self._tindex[k] for k in keys if k in self._tindex]
+        return min(found) if found else None
+
     def _find_index(self, collection, predicate):
         for index, doc in enumerate(self._collections[collection]):
             if predicate(doc):
@@ -671,7 +692,13 @@ class FakeNightscout:
             stored.setdefault("_id", new_object_id())
             stored = {"_id": stored.pop("_id"), **stored}
             docs.append(stored)
+            if collection == "treatments" and self._tindex is not None:
+                for k in self._keys(stored):
+                    self._tindex.setdefault(k, len(docs) - 1)
             return stored, True
+        if collection == "treatments" and self._keys(docs[index]) != self._keys(
+                {"_id": docs[index]["_id"], **{k: v for k, v in obj.items() if k != "_id"}}):
+            self._tindex = None
         old_id = docs[index]["_id"]
         if "_id" in obj and obj["_id"] != old_id:
             raise BadRequest(500, {"status": 500, "message": "Mongo Error",
@@ -685,21 +712,17 @@ class FakeNightscout:
         """POST semantics for one object; returns the response objects."""
         obj, prebolus = self._normalise_treatment(obj)
         key_created, key_type = obj["created_at"], obj.get("eventType")
-
-        def by_instant(doc, created=key_created, event_type=key_type):
-            return doc.get("created_at") == created and doc.get("eventType") == event_type
         answer_id = False
         if self.flavor == "0.12.8":
-            index = self._find_index("treatments", by_instant)
+            index = self._treatment_lookup(("at", key_created, key_type))
         elif obj.get("identifier") not in (None, ""):
             ident = obj["identifier"]
-            index = self._find_index("treatments", lambda d: d.get("identifier") == ident
-                                     or d.get("_id") == ident)
+            index = self._treatment_lookup(("ident", ident), ("_id", ident))
             answer_id = True
         elif obj.get("_id"):
-            index = self._find_index("treatments", lambda d: d.get("_id") == obj["_id"])
+            index = self._treatment_lookup(("_id", obj["_id"]))
         else:
-            index = self._find_index("treatments", by_instant)
+            index = self._treatment_lookup(("at", key_created, key_type))
         stored, inserted = self._replace_or_insert("treatments", index, obj)
         answer = dict(obj)
         if inserted or answer_id:
@@ -832,6 +855,7 @@ class FakeNightscout:
         kept = [doc for doc in before if not matches(doc, query)]
         removed = len(before) - len(kept)
         self._collections[collection][:] = kept
+        self._tindex = None
         return removed
 
     def _delete_answer(self, removed):
