@@ -13,7 +13,7 @@ def build_clients(config, clock=time.time, sleep=time.sleep, limiter=None, attem
     ns_http = HttpClient("Nightscout", timeout=(10, config.http_timeout), attempts=attempts, backoff=backoff,
                          sleep=sleep)
     nightscout = NightscoutClient(config.ns_url, config.ns_secret, http=ns_http, batch_size=config.ns_batch_size)
-    return Clients(source=LegacySource(api, config.tz), nightscout=nightscout)
+    return Clients(source=LegacySource(api, config.tz, config.pump_serial), nightscout=nightscout)
 
 
 def close_clients(clients):

@@ -14,7 +14,7 @@ from .. import nightscout as ns_module
 from ..api.common import LoginThrottled
 from ..errors import ConfigError, LoginError, NightscoutAuthError, TconnectsyncError
 from .. import timeutil
-from . import basal, bolus, iob, pump_events
+from . import iob
 
 logger = logging.getLogger(__name__)
 
@@ -88,8 +88,28 @@ class Summary:
 
 
 @dataclasses.dataclass
+class ChunkResult:
+    """What a backend (``source.chunk(start, end, features, want_iob)``) hands the engine for one
+    chunk of days: the desired treatments, ready-made; the engine compares and writes them."""
+    treatments: list = dataclasses.field(default_factory=list)        # (feature, document)
+    continuations: list = dataclasses.field(default_factory=list)     # identifiers of midnight repeats
+    iob: object = None                                                # the newest IobValue, if asked
+    fetched: dict = dataclasses.field(default_factory=dict)           # feature -> records read
+    skipped: dict = dataclasses.field(default_factory=dict)           # feature -> [reason] (not errors)
+    warnings: list = dataclasses.field(default_factory=list)          # ParseWarning, no feature
+    warnings_by_feature: dict = dataclasses.field(default_factory=dict)   # feature -> [ParseWarning]
+    extra: list = dataclasses.field(default_factory=list)             # callables(engine, summary): other collections
+
+    def all_warnings(self):
+        out = list(self.warnings)
+        for warnings in self.warnings_by_feature.values():
+            out += warnings
+        return out
+
+
+@dataclasses.dataclass
 class Clients:
-    source: object          # a LegacySource (or another backend with the same ``fetch``)
+    source: object          # a backend with ``chunk(start, end, features, want_iob) -> ChunkResult``
     nightscout: object      # a NightscoutClient
 
 
@@ -219,33 +239,23 @@ class Engine:
         return ok_all, value
 
     def _chunk(self, c_start, c_end, want_iob, summary):
-        data = self.clients.source.fetch(c_start, c_end, self.features, want_iob=want_iob)
-        warnings = list(data.warnings)
-        desired = []
-        continuations = []
-        skipped = {f: [] for f in self.features}
-        if "BASAL" in self.features:
-            docs = basal.documents(data, self.serial, self.tz)
-            summary.counts["BASAL"].fetched += len(docs)
-            desired += [("BASAL", d) for d in docs]
-        if "BOLUS" in self.features:
-            docs = bolus.documents(data.boluses, self.serial, self.tz, skipped["BOLUS"])
-            summary.counts["BOLUS"].fetched += len(data.boluses)
-            desired += [("BOLUS", d) for d in docs]
-        if "PUMP_EVENTS" in self.features:
-            event_warnings = []
-            docs = pump_events.documents(data, self.serial, self.tz, event_warnings, continuations)
-            warnings += event_warnings
-            summary.counts["PUMP_EVENTS"].fetched += len(docs) + len(event_warnings)
-            summary.counts["PUMP_EVENTS"].skipped += len(event_warnings)
-            desired += [("PUMP_EVENTS", d) for d in docs]
-        for feature, reasons in skipped.items():
-            summary.counts[feature].skipped += len(reasons)
+        result = self.clients.source.chunk(c_start, c_end, self.features, want_iob=want_iob)
+        for feature, n in result.fetched.items():
+            if feature in summary.counts:
+                summary.counts[feature].fetched += n
+        for feature, reasons in result.skipped.items():
+            if feature in summary.counts:
+                summary.counts[feature].skipped += len(reasons)
             for r in reasons:
                 logger.info("Not uploaded: %s", r)
-        summary.add_warnings(warnings)
-        self._apply(desired, summary, set(continuations))
-        return iob.newest(data.iob) if want_iob else None
+        for feature, warnings in result.warnings_by_feature.items():
+            if feature in summary.counts:
+                summary.counts[feature].skipped += len(warnings)
+        summary.add_warnings(result.all_warnings())
+        self._apply(result.treatments, summary, set(result.continuations))
+        for handler in result.extra:
+            handler(self, summary)
+        return result.iob if want_iob else None
 
     def _apply(self, desired, summary, continuations=()):
         if not desired:

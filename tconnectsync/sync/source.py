@@ -5,7 +5,6 @@ import logging
 
 from ..api import NoData
 from ..parser import tconnect as parse
-from ..parser.records import ParseWarning
 from .. import timeutil
 
 logger = logging.getLogger(__name__)
@@ -56,9 +55,10 @@ class LegacySource:
 
     name = "legacy"
 
-    def __init__(self, api, tz):
+    def __init__(self, api, tz, serial):
         self.api = api
         self.tz = tz
+        self.serial = serial
 
     def fetch(self, start, end, features, want_iob=False):
         data = ChunkData(start=start, end=end)
@@ -103,5 +103,32 @@ class LegacySource:
         return data
 
 
-def warning_for(source, record, reason):
-    return ParseWarning(source=source, record=record, reason=reason)
+    def chunk(self, start, end, features, want_iob=False):
+        """Fetch one chunk and map it to the desired Nightscout documents (see ChunkResult)."""
+        data = self.fetch(start, end, features, want_iob=want_iob)
+        return legacy_documents(data, features, self.serial, self.tz)
+
+
+def legacy_documents(data, features, serial, tz):
+    from . import basal, bolus, iob, pump_events
+    from .engine import ChunkResult
+    result = ChunkResult(warnings=list(data.warnings))
+    if "BASAL" in features:
+        docs = basal.documents(data, serial, tz)
+        result.fetched["BASAL"] = len(docs)
+        result.treatments += [("BASAL", d) for d in docs]
+    if "BOLUS" in features:
+        skipped = []
+        docs = bolus.documents(data.boluses, serial, tz, skipped)
+        result.fetched["BOLUS"] = len(data.boluses)
+        result.skipped["BOLUS"] = skipped
+        result.treatments += [("BOLUS", d) for d in docs]
+    if "PUMP_EVENTS" in features:
+        warnings = []
+        docs = pump_events.documents(data, serial, tz, warnings, result.continuations)
+        result.fetched["PUMP_EVENTS"] = len(docs) + len(warnings)
+        result.warnings_by_feature["PUMP_EVENTS"] = warnings
+        result.treatments += [("PUMP_EVENTS", d) for d in docs]
+    if "IOB" in features:
+        result.iob = iob.newest(data.iob)
+    return result

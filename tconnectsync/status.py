@@ -1,0 +1,52 @@
+"""The status file: what the daemon (and the web app) did last, for people and for --check-login.
+
+A JSON object written atomically (a temporary file renamed over the old one), mode 0600.
+Fields (all optional; times are UTC ISO strings):
+  version, pid, backend, features, interval_s, started, last_poll, last_poll_marker,
+  last_change, last_sync_started, last_success, last_data (newest pump record seen),
+  last_error {time, message}, consecutive_failures, next_poll, state
+  ("polling" | "syncing" | "backing-off" | "credentials-refused" | "stopped"),
+  counts {polls, syncs, failures, logins, created, updated}, last_summary {feature: counts}.
+"""
+import json
+import os
+import pathlib
+import tempfile
+
+DEFAULT_PATH = pathlib.Path("~/.local/state/tconnectsync/status.json")
+
+
+def default_path(environ=None):
+    environ = os.environ if environ is None else environ
+    value = (environ.get("TCONNECTSYNC_STATUS_FILE") or "").strip()
+    return pathlib.Path(os.path.expanduser(value or str(DEFAULT_PATH)))
+
+
+def read(path):
+    """The status dict, or {} when there is none (or it is unreadable)."""
+    try:
+        with open(path, encoding="utf-8") as fh:
+            value = json.load(fh)
+        return value if isinstance(value, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def write(path, status):
+    """Write ``status`` atomically with mode 0600, creating the folder if needed."""
+    path = pathlib.Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".status-", dir=str(path.parent))
+    try:
+        os.fchmod(fd, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(status, fh, indent=1, sort_keys=True, default=str)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
