@@ -20,7 +20,16 @@ DEFAULT_SERVICES_URL = "https://tdcservices.tandemdiabetes.com/"
 
 FEATURES = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS")
 DEFAULT_FEATURES = ("BASAL", "BOLUS", "IOB")
-APIS = ("legacy",)
+APIS = ("legacy", "source")
+REGIONS = ("US", "EU")
+# Tandem Source hosts per region: (SSO landing page, tdcservices, Source data API).
+SOURCE_HOSTS = {
+    "US": ("https://sso.tandemdiabetes.com/", "https://tdcservices.tandemdiabetes.com/",
+           "https://source.tandemdiabetes.com/"),
+    "EU": ("https://sso.tandemdiabetes.com/", "https://tdcservices.eu.tandemdiabetes.com/",
+           "https://source.eu.tandemdiabetes.com/"),
+}
+DEFAULT_TOKEN_FILE = "~/.local/state/tconnectsync/tandem-source-tokens.json"
 
 SECRET_SETTINGS = ("TCONNECT_PASSWORD", "NS_SECRET", "API_SECRET")
 
@@ -37,6 +46,10 @@ class Config:
     web_url: str = DEFAULT_WEB_URL
     ws2_url: str = DEFAULT_WS2_URL
     services_url: str = DEFAULT_SERVICES_URL
+    region: str = "US"
+    sso_url: str = SOURCE_HOSTS["US"][0]
+    source_url: str = SOURCE_HOSTS["US"][2]
+    token_file: str = DEFAULT_TOKEN_FILE
     chunk_days: int = 2
     ns_batch_size: int = 1000
     http_timeout: float = 60.0
@@ -126,6 +139,12 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
     api = (get("TCONNECT_API") or "legacy").strip().lower()
     if api not in APIS:
         raise ConfigError("TCONNECT_API must be one of %s, not %r." % (", ".join(APIS), api))
+    region = (get("TCONNECT_REGION") or "US").strip().upper()
+    if region not in REGIONS:
+        raise ConfigError("TCONNECT_REGION must be US or EU, not %r." % region)
+    sso_default, services_default, source_default = SOURCE_HOSTS[region]
+    if api == "legacy":
+        services_default = DEFAULT_SERVICES_URL
 
     email = password = ""
     serial = ""
@@ -166,7 +185,11 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
         timezone_name=tz_name, api=api,
         web_url=_url(settings, "TCONNECT_WEB_URL", DEFAULT_WEB_URL),
         ws2_url=_url(settings, "TCONNECT_WS2_URL", DEFAULT_WS2_URL),
-        services_url=_url(settings, "TCONNECT_SERVICES_URL", DEFAULT_SERVICES_URL),
+        services_url=_url(settings, "TCONNECT_SERVICES_URL", services_default),
+        region=region,
+        sso_url=_url(settings, "TANDEM_SSO_URL", sso_default),
+        source_url=_url(settings, "TANDEM_SOURCE_URL", source_default),
+        token_file=os.path.expanduser((get("TCONNECTSYNC_TOKEN_FILE") or DEFAULT_TOKEN_FILE).strip()),
         chunk_days=_positive_int(settings, "TCONNECTSYNC_CHUNK_DAYS", 2, 1, 2),
         ns_batch_size=_positive_int(settings, "NS_BATCH_SIZE", 1000, 1, 5000),
         http_timeout=float(_positive_int(settings, "TCONNECTSYNC_HTTP_TIMEOUT", 60, 1, 600)),
