@@ -151,8 +151,11 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
     if "tandem" in require:
         email = required("TCONNECT_EMAIL", "set it to the e-mail address you use to log in to t:connect.").strip()
         password = required("TCONNECT_PASSWORD", "set it to your t:connect password.")
-        serial = required("PUMP_SERIAL_NUMBER", "set it to your pump's serial number (on the back of the pump).").strip()
-        if not serial.isdigit():
+        if api == "source":
+            serial = (get("PUMP_SERIAL_NUMBER") or "").strip()     # optional: the newest pump is used
+        else:
+            serial = required("PUMP_SERIAL_NUMBER", "set it to your pump's serial number (on the back of the pump).").strip()
+        if serial and not serial.isdigit():
             raise ConfigError("PUMP_SERIAL_NUMBER must be the pump's serial number, digits only; it is not a number.")
 
     ns_url = ns_secret = ""
