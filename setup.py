@@ -3,6 +3,9 @@ from setuptools import find_packages, setup
 with open("README.md", encoding="utf-8") as fh:
     long_description = fh.read()
 
+# The hosted web app (tconnectsync/web/, `pip install tconnectsync[web]`).
+WEB = ["flask>=3.0,<4", "gunicorn>=22,<28", "APScheduler>=3.10,<4"]
+
 setup(
     name="tconnectsync",
     version="2.0.0",
@@ -13,15 +16,18 @@ setup(
     python_requires=">=3.9",
     packages=find_packages(include=["tconnectsync", "tconnectsync.*"]),
     include_package_data=True,
-    package_data={"tconnectsync": ["web/templates/*.html"]},
+    package_data={"tconnectsync": ["web/templates/*.html", "parser/data/*.json"]},
     install_requires=[
         "requests>=2.25",
         "python-dotenv>=0.19",
         "arrow>=1.0",
         "pytz>=2021.1",
+        "PyJWT[crypto]>=2.8",
     ],
     extras_require={
-        "test": ["pytest>=7"],
+        "web": WEB,
+        # supervisor: the test that runs the README's supervisord program for real.
+        "test": ["pytest>=7", "supervisor>=4.2"] + WEB,
     },
     entry_points={"console_scripts": ["tconnectsync=tconnectsync.cli:main"]},
     classifiers=[

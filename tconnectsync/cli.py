@@ -34,6 +34,16 @@ def _days(text):
     return value
 
 
+def _seconds(text):
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a number of seconds" % text) from None
+    if not 1 <= value <= 86400:
+        raise argparse.ArgumentTypeError("--interval must be between 1 and 86400 seconds")
+    return value
+
+
 def build_parser():
     p = argparse.ArgumentParser(
         prog="tconnectsync",
@@ -49,7 +59,14 @@ def build_parser():
     p.add_argument("--features", nargs="+", choices=FEATURES, default=None, metavar="FEATURE",
                    help="what to sync: %s (default: %s)" % (" ".join(FEATURES), " ".join(DEFAULT_FEATURES)))
     p.add_argument("--api", choices=("legacy",), default=None, help="the Tandem API (TCONNECT_API)")
+    p.add_argument("--interval", type=_seconds, default=None,
+                   help="with --auto-update: seconds between polls (AUTOUPDATE_INTERVAL, default 300)")
+    p.add_argument("--status-file", default=None,
+                   help="with --auto-update: where to write the status file (TCONNECTSYNC_STATUS_FILE, "
+                        "default ~/.local/state/tconnectsync/status.json)")
     mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--auto-update", action="store_true",
+                      help="keep running: poll Tandem and sync the last --days days whenever the pump uploads")
     mode.add_argument("--check-login", action="store_true",
                       help="check the settings, the Tandem logins and Nightscout, then exit")
     mode.add_argument("--demo", action="store_true",
@@ -64,6 +81,10 @@ def validate_args(parser, args):
         parser.error("--days cannot be combined with --start-date/--end-date")
     if args.start_date is not None and args.end_date < args.start_date:
         parser.error("--end-date %s is before --start-date %s" % (args.end_date, args.start_date))
+    if args.auto_update and args.start_date is not None:
+        parser.error("--auto-update syncs a rolling window: use --days, not --start-date/--end-date")
+    if not args.auto_update and (args.interval is not None or args.status_file is not None):
+        parser.error("--interval and --status-file go with --auto-update")
 
 
 def window_for(args, tz, now=None):
@@ -112,6 +133,10 @@ def main(argv=None, environ=None):
 
 def run(argv=None, environ=None):
     environ = dict(os.environ if environ is None else environ)
+    words = sys.argv[1:] if argv is None else list(argv)
+    if words[:1] == ["web"]:                  # `tconnectsync web`: the hosted web app, served locally
+        from .web import serve
+        return serve(words[1:], environ)
     parser = build_parser()
     args = parser.parse_args(argv)
     validate_args(parser, args)
@@ -130,6 +155,8 @@ def run(argv=None, environ=None):
         if args.check_login:
             from . import check
             return check.run(config, window_for(args, config.tz))
+        if args.auto_update:
+            return autoupdate_command(config, args, environ)
         return sync_command(config, args)
     except TconnectsyncError as exc:
         print("tconnectsync: %s" % logs.redact(str(exc)), file=sys.stderr)
@@ -145,6 +172,47 @@ def run(argv=None, environ=None):
         if args.verbose:
             print(logs.redact(traceback.format_exc()), file=sys.stderr)
         return 70
+
+
+def autoupdate_command(config, args, environ, clock=None, max_cycles=None):
+    import signal
+    import threading
+    from . import status
+    from .runtime import build_clients, close_clients
+    from .sync.autoupdate import AutoUpdate, Settings, SystemClock
+    interval = args.interval or config.autoupdate_interval
+    if interval < 60:
+        logger.warning("Polling every %d s: Tandem sees a request that often; 60 s or more is kinder.", interval)
+    path = args.status_file or config.status_file or str(status.default_path(environ))
+    settings = Settings(interval_s=interval, days=args.days or 1, features=tuple(args.features or DEFAULT_FEATURES),
+                        pretend=args.pretend, no_data_minutes=config.no_data_minutes,
+                        announce_no_data=config.announce_no_data, status_path=path)
+    clock = clock or SystemClock()
+    stop = threading.Event()
+
+    def on_signal(signum, frame):
+        if stop.is_set():
+            raise SystemExit(0)                 # a second signal: leave now
+        logger.info("Received %s: stopping after the current request", signal.Signals(signum).name)
+        stop.set()
+        # A request still hanging after a few seconds is abandoned (nothing half-written: every
+        # write is one request, and Nightscout's upsert makes it safe to repeat).
+        if hasattr(signal, "SIGALRM"):
+            signal.signal(signal.SIGALRM, _leave)
+            signal.alarm(5)
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
+    clients = build_clients(config, clock=clock.time, sleep=lambda s: clock.sleep(s, stop))
+    try:
+        return AutoUpdate(config, clients, settings, clock=clock, stop=stop).run(max_cycles=max_cycles)
+    finally:
+        close_clients(clients)
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def _leave(signum, frame):
+    raise SystemExit(0)
 
 
 def sync_command(config, args, clients=None, out=None):

@@ -51,6 +51,10 @@ class Config:
     source_url: str = SOURCE_HOSTS["US"][2]
     token_file: str = DEFAULT_TOKEN_FILE
     chunk_days: int = 2
+    autoupdate_interval: float = 300.0
+    no_data_minutes: float = 60.0
+    announce_no_data: bool = False
+    status_file: str = ""
     ns_batch_size: int = 1000
     http_timeout: float = 60.0
     notes: tuple = ()                  # informational lines for --check-login (where settings came from)
@@ -117,6 +121,18 @@ def _positive_int(settings, name, default, low=1, high=None):
     if value < low or (high is not None and value > high):
         raise ConfigError("%s must be between %d and %s, not %d." % (name, low, high or "any", value))
     return value
+
+
+def _bool(settings, name, default=False):
+    raw = settings.get(name)
+    if raw is None or str(raw).strip() == "":
+        return default
+    value = str(raw).strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError("%s must be true or false, not %r." % (name, raw))
 
 
 def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tandem", "nightscout")):
@@ -196,6 +212,10 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
         chunk_days=_positive_int(settings, "TCONNECTSYNC_CHUNK_DAYS", 2, 1, 2),
         ns_batch_size=_positive_int(settings, "NS_BATCH_SIZE", 1000, 1, 5000),
         http_timeout=float(_positive_int(settings, "TCONNECTSYNC_HTTP_TIMEOUT", 60, 1, 600)),
+        autoupdate_interval=float(_positive_int(settings, "AUTOUPDATE_INTERVAL", 300, 1, 86400)),
+        no_data_minutes=float(_positive_int(settings, "AUTOUPDATE_NO_DATA_MINUTES", 60, 1, 7 * 24 * 60)),
+        announce_no_data=_bool(settings, "AUTOUPDATE_NO_DATA_ANNOUNCEMENT"),
+        status_file=os.path.expanduser((get("TCONNECTSYNC_STATUS_FILE") or "").strip()),
         notes=tuple(notes),
     )
 

@@ -18,8 +18,16 @@ from . import iob
 
 logger = logging.getLogger(__name__)
 
-FEATURE_ORDER = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS")
-FATAL = (LoginError, LoginThrottled, NightscoutAuthError, ConfigError)
+FEATURE_ORDER = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS", "PROFILES", "CGM", "CGM_ALERTS")
+
+
+class WriteFailed(TconnectsyncError):
+    """Nightscout failed while a chunk was written (not worth retrying the chunk day by day)."""
+
+
+class Stopped(Exception):
+    """A stop was asked for (SIGTERM): the run ends between two writes, never inside one."""
+FATAL = (LoginError, LoginThrottled, NightscoutAuthError, ConfigError, Stopped)
 COMPARED_FIELDS = {"eventType", "created_at", "identifier", "enteredBy", "duration", "absolute", "rate",
                    "reason", "insulin", "carbs", "notes", "glucose", "units", "relative", "enteredinsulin",
                    "splitNow", "splitExt"}
@@ -183,7 +191,8 @@ def plan_treatments(desired, existing):
 
 
 class Engine:
-    def __init__(self, config, clients, features, pretend=False, progress=None):
+    def __init__(self, config, clients, features, pretend=False, progress=None, should_stop=None):
+        self.should_stop = should_stop or (lambda: False)
         self.config = config
         self.tz = config.tz
         self.serial = config.pump_serial
@@ -199,6 +208,8 @@ class Engine:
         summary.chunks = len(chunks)
         newest_iob = None
         for index, (c_start, c_end) in enumerate(chunks):
+            if self.should_stop():
+                raise Stopped()
             want_iob = "IOB" in self.features and index == len(chunks) - 1
             if self.progress:
                 self.progress.chunk_started(index, len(chunks), c_start, c_end)
@@ -223,7 +234,8 @@ class Engine:
             raise
         except Exception as exc:  # noqa: BLE001 - one chunk must never stop the others
             reason = _reason(exc)
-            if c_start == c_end:
+            if c_start == c_end or isinstance(exc, WriteFailed):
+                # Day by day helps with Tandem's large-window failures, not with Nightscout's.
                 logger.error("Syncing %s failed: %s", c_start, reason)
                 summary.failures.append(ChunkFailure(c_start, c_end, reason))
                 return False, None
@@ -247,12 +259,17 @@ class Engine:
             if feature in summary.counts:
                 summary.counts[feature].skipped += len(reasons)
             for r in reasons:
-                logger.info("Not uploaded: %s", r)
+                logger.debug("Not uploaded: %s", r)
         for feature, warnings in result.warnings_by_feature.items():
             if feature in summary.counts:
                 summary.counts[feature].skipped += len(warnings)
         summary.add_warnings(result.all_warnings())
-        self._apply(result.treatments, summary, set(result.continuations))
+        try:
+            self._apply(result.treatments, summary, set(result.continuations))
+        except FATAL:
+            raise
+        except TconnectsyncError as exc:
+            raise WriteFailed(str(exc)) from exc
         for handler in result.extra:
             handler(self, summary)
         return result.iob if want_iob else None
@@ -273,6 +290,8 @@ class Engine:
         posts, deletes, unchanged = plan_treatments(desired, existing)
         for feature in unchanged:
             summary.counts[feature].unchanged += 1
+        if self.should_stop():
+            raise Stopped()
         if self.pretend:
             summary.plan += [(action, feature, doc) for action, feature, doc in posts]
             summary.plan += [("delete", feature, doc) for feature, doc in deletes]
@@ -328,9 +347,13 @@ def _reason(exc):
     return "unexpected %s: %s" % (type(exc).__name__, exc)
 
 
-def sync_once(config, clients, window, features, pretend=False, progress=None):
-    """Sync pump-local days ``window`` = (start, end), inclusive. Returns a ``Summary``."""
+def sync_once(config, clients, window, features, pretend=False, progress=None, should_stop=None):
+    """Sync pump-local days ``window`` = (start, end), inclusive. Returns a ``Summary``.
+
+    ``should_stop`` (a callable) is asked before each chunk and before each write; when it says
+    yes the run raises ``Stopped`` there, so a stop never leaves half a batch behind.
+    """
     start, end = window
     if end < start:
         raise ConfigError("The end date %s is before the start date %s." % (end, start))
-    return Engine(config, clients, features, pretend, progress).run(start, end)
+    return Engine(config, clients, features, pretend, progress, should_stop).run(start, end)

@@ -103,6 +103,10 @@ class LegacySource:
         return data
 
 
+    def poll(self):
+        """The cheap marker of new uploads: the newest pump event index Tandem has received."""
+        return self.api.android.last_event_uploaded(self.serial)
+
     def chunk(self, start, end, features, want_iob=False):
         """Fetch one chunk and map it to the desired Nightscout documents (see ChunkResult)."""
         data = self.fetch(start, end, features, want_iob=want_iob)

@@ -1,0 +1,253 @@
+"""``--auto-update``: poll Tandem for new pump uploads and sync a rolling window when one arrives.
+
+One ``AutoUpdate`` object lives as long as the daemon. Every cycle it asks the backend for its
+cheap "newest upload" marker (legacy: the Android API's last uploaded event index). The first
+poll counts as a change. On a change it syncs the last ``days`` days ending *now* in
+TIMEZONE_NAME through the same ``sync_once`` as the one-shot run, so the window rolls across
+midnight, DST changes and months of uptime. While the marker is unchanged it sends nothing but
+the poll.
+
+Failures never end the loop: transient ones back off from the poll interval (or Retry-After),
+doubling with jitter up to 15 minutes, and the missed days are synced when the service returns;
+refused credentials back off up to an hour, one attempt each time. ``clock`` makes time
+injectable, so tests drive months of cycles in seconds.
+"""
+import dataclasses
+import datetime as dt
+import logging
+import os
+import random
+import threading
+import time
+
+from .. import __version__, status as status_file, timeutil
+from ..api.common import LoginThrottled
+from ..errors import LoginError, RateLimited, TconnectsyncError
+from .engine import Stopped, sync_once
+
+logger = logging.getLogger(__name__)
+
+UTC = dt.timezone.utc
+MAX_BACKOFF_S = 15 * 60
+CREDENTIALS_FIRST_BACKOFF_S = 5 * 60
+CREDENTIALS_MAX_BACKOFF_S = 60 * 60
+
+
+class SystemClock:
+    """Real time. ``sleep`` returns early (True) when ``stop`` is set."""
+
+    def time(self):
+        return time.time()
+
+    def now(self):
+        return dt.datetime.now(UTC)
+
+    def sleep(self, seconds, stop=None):
+        if stop is None:
+            time.sleep(max(0.0, seconds))
+            return False
+        return stop.wait(max(0.0, seconds))
+
+
+@dataclasses.dataclass
+class Settings:
+    interval_s: float = 300.0
+    days: int = 1
+    features: tuple = ("BASAL", "BOLUS", "IOB")
+    pretend: bool = False
+    no_new_data_retries: int = 3
+    no_data_minutes: float = 60.0
+    announce_no_data: bool = False
+    status_path: object = None
+
+
+class AutoUpdate:
+    def __init__(self, config, clients, settings, clock=None, rng=None, stop=None, limiter=None):
+        self.config = config
+        self.clients = clients
+        self.settings = settings
+        self.clock = clock or SystemClock()
+        self.rng = rng or random.Random()
+        self.stop = stop or threading.Event()
+        self.limiter = limiter
+        self.tz = config.tz
+        self.marker = None                 # last poll marker seen
+        self.retries_left = 0              # syncs still owed to a marker change with no new data yet
+        self.catch_up_from = None          # first day of a window that has not synced since a failure
+        self.failures = 0                  # consecutive failures
+        self.credential_failures = 0
+        self.last_change = None            # when the marker last moved (new pump data uploaded)
+        self.no_data_warned = False
+        self.cycles = 0
+        self.status = {
+            "version": __version__, "pid": os.getpid(), "backend": config.api, "features": list(settings.features),
+            "interval_s": settings.interval_s, "started": self._iso(self.clock.now()),
+            "counts": {"polls": 0, "syncs": 0, "failures": 0, "created": 0, "updated": 0},
+        }
+
+    @staticmethod
+    def _iso(instant):
+        return timeutil.iso_utc(instant) if instant else None
+
+    # ------------------------------------------------------------------ the loop
+
+    def run(self, max_cycles=None):
+        logger.info("Auto-update: polling every %d s, syncing the last %d day%s of %s%s", self.settings.interval_s,
+                    self.settings.days, "" if self.settings.days == 1 else "s", " ".join(self.settings.features),
+                    " (pretend)" if self.settings.pretend else "")
+        while not self.stop.is_set() and (max_cycles is None or self.cycles < max_cycles):
+            self.cycles += 1
+            try:
+                delay = self.cycle()
+            except Stopped:
+                break
+            self.status["next_poll"] = self._iso(self.clock.now() + dt.timedelta(seconds=delay))
+            self._save()
+            if self.stop.is_set() or (max_cycles is not None and self.cycles >= max_cycles):
+                break
+            if self.clock.sleep(delay, self.stop):
+                break
+        self.status["state"] = "stopped"
+        self._save()
+        logger.info("Auto-update stopped after %d cycles", self.cycles)
+        return 0
+
+    def cycle(self):
+        """One poll (and a sync when due). Returns the seconds to wait before the next one."""
+        now = self.clock.now()
+        try:
+            marker = self.clients.source.poll()
+            self.status["last_poll"] = self._iso(now)
+            self.status["last_poll_marker"] = marker
+            self.status["counts"]["polls"] += 1
+            changed = self.marker is None or marker != self.marker
+            if changed:
+                if self.marker is not None:
+                    logger.info("New pump upload (%s -> %s)", self.marker, marker)
+                self.last_change = now
+                self.status["last_change"] = self._iso(now)
+                self.no_data_warned = False
+            due = changed or self.retries_left > 0 or self.catch_up_from is not None
+            if due:
+                self.status["state"] = "syncing"
+                wrote = self._sync()
+                first = self.marker is None
+                if changed:
+                    self.marker = marker
+                    if wrote == 0 and not first:
+                        self.retries_left = self.settings.no_new_data_retries
+                        logger.info("The pump uploaded, but Tandem has no new data yet; trying again "
+                                    "(up to %d times)", self.retries_left)
+                    else:
+                        self.retries_left = 0
+                elif self.retries_left > 0:
+                    self.retries_left = 0 if wrote else self.retries_left - 1
+            self._check_no_data(now)
+            self.failures = 0
+            self.credential_failures = 0
+            self.status["state"] = "polling"
+            self.status["consecutive_failures"] = 0
+            return self.settings.interval_s
+        except Stopped:
+            raise
+        except LoginError as exc:
+            return self._credentials_refused(exc)
+        except TconnectsyncError as exc:
+            return self._failed(exc)
+        except Exception as exc:  # noqa: BLE001 - the daemon outlives bugs too, loudly
+            logger.error("Unexpected %s in the auto-update loop: %s", type(exc).__name__, exc, exc_info=True)
+            return self._failed(exc)
+
+    def _window(self):
+        today = self.clock.now().astimezone(self.tz).date()
+        start = today - dt.timedelta(days=self.settings.days)
+        if self.catch_up_from is not None and self.catch_up_from < start:
+            start = self.catch_up_from
+        return start, today
+
+    def _sync(self):
+        window = self._window()
+        self.status["last_sync_started"] = self._iso(self.clock.now())
+        try:
+            summary = sync_once(self.config, self.clients, window, self.settings.features,
+                                pretend=self.settings.pretend, should_stop=self.stop.is_set)
+        except Stopped:
+            raise
+        except TconnectsyncError:
+            if self.catch_up_from is None:
+                self.catch_up_from = window[0]
+            raise
+        self.status["counts"]["syncs"] += 1
+        created = sum(c.created for c in summary.counts.values())
+        updated = sum(c.updated for c in summary.counts.values())
+        self.status["counts"]["created"] += created
+        self.status["counts"]["updated"] += updated
+        self.status["last_summary"] = summary.totals()
+        if not summary.ok:
+            if self.catch_up_from is None:
+                self.catch_up_from = window[0]
+            raise TconnectsyncError("some days could not be synced: %s" % "; ".join(
+                "%s..%s" % r for r in summary.failed_ranges()))
+        self.catch_up_from = None
+        self.status["last_success"] = self._iso(self.clock.now())
+        logger.info("Synced %s..%s: %d created, %d updated", window[0], window[1], created, updated)
+        return created + updated
+
+    # ------------------------------------------------------------------ failures
+
+    def _failed(self, exc):
+        self.failures += 1
+        self.status["counts"]["failures"] += 1
+        self.status["consecutive_failures"] = self.failures
+        self.status["state"] = "backing-off"
+        base = self.settings.interval_s
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            base = max(base, exc.retry_after)
+        delay = min(MAX_BACKOFF_S, base * (2 ** (self.failures - 1)))
+        delay = min(MAX_BACKOFF_S, delay * (0.8 + 0.4 * self.rng.random()))
+        if isinstance(exc, RateLimited) and exc.retry_after:
+            delay = max(delay, exc.retry_after)
+        if isinstance(exc, LoginThrottled):
+            delay = max(delay, 600)
+        message = str(exc) if isinstance(exc, TconnectsyncError) else "unexpected %s" % type(exc).__name__
+        self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": message}
+        logger.warning("Sync failed (%d in a row): %s; next try in %d s", self.failures, message, delay)
+        return delay
+
+    def _credentials_refused(self, exc):
+        self.credential_failures += 1
+        self.status["counts"]["failures"] += 1
+        self.status["state"] = "credentials-refused"
+        delay = min(CREDENTIALS_MAX_BACKOFF_S, CREDENTIALS_FIRST_BACKOFF_S * (2 ** (self.credential_failures - 1)))
+        self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": str(exc)}
+        logger.error("%s Still running; the next login attempt is in %d minutes.", exc, delay // 60)
+        limiter = self.limiter or getattr(getattr(self.clients.source, "api", None), "limiter", None)
+        if limiter is not None:
+            limiter.forget_refusals()       # one new attempt after the back-off, never a loop
+        return delay
+
+    # ------------------------------------------------------------------ data stopped
+
+    def _check_no_data(self, now):
+        if self.last_change is None or self.no_data_warned:
+            return
+        quiet = (now - self.last_change).total_seconds() / 60
+        if quiet < self.settings.no_data_minutes:
+            return
+        self.no_data_warned = True
+        since = self.last_change.astimezone(self.tz).strftime("%Y-%m-%d %H:%M")
+        text = ("No new pump data from Tandem since %s (%s): check that the pump's phone app is running "
+                "and uploading." % (since, self.config.timezone_name))
+        logger.warning("%s", text)
+        if self.settings.announce_no_data and not self.settings.pretend:
+            try:
+                self.clients.nightscout.post_announcement("tconnectsync: " + text, now)
+            except TconnectsyncError as exc:
+                logger.warning("Could not post the Nightscout announcement: %s", exc)
+
+    def _save(self):
+        if self.settings.status_path:
+            try:
+                status_file.write(self.settings.status_path, self.status)
+            except OSError as exc:
+                logger.warning("Could not write the status file %s: %s", self.settings.status_path, exc.strerror)
