@@ -35,7 +35,7 @@ def one_run(days, latency, end):
             FakeNightscout(api_secret=SECRET, flavor="15.0.7") as ns:
         ns.latency = latency
         env = {k: v for k, v in os.environ.items() if not k.startswith(("TCONNECT", "NS_", "PUMP_"))}
-        env.update({"TCONNECT_EMAIL": EMAIL, "TCONNECT_PASSWORD": PASSWORD, "PUMP_SERIAL_NUMBER": scenario.serial,
+        env.update({"TCONNECT_API": "legacy", "TCONNECT_EMAIL": EMAIL, "TCONNECT_PASSWORD": PASSWORD, "PUMP_SERIAL_NUMBER": scenario.serial,
                     "NS_URL": ns.url, "NS_SECRET": SECRET, "TIMEZONE_NAME": TZ,
                     "TCONNECT_WEB_URL": tandem.web_url, "TCONNECT_WS2_URL": tandem.ws2_url,
                     "TCONNECT_SERVICES_URL": tandem.services_url, "PYTHONPATH": REPO})

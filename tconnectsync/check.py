@@ -48,6 +48,9 @@ def run(config, window, clients=None, out=None, now=None):
     ns = clients.nightscout
     c = Checker(out)
     start, end = window
+    if config.api == "source":
+        _source_checks(c, config, clients, api, ns, window)
+        return _finish(c, out, own, clients)
     print("tconnectsync %s, Python %s, %s" % (__version__, platform.python_version(), platform.platform()), file=out)
     local = now.astimezone(config.tz)
     offset = local.utcoffset()
@@ -57,6 +60,14 @@ def run(config, window, clients=None, out=None, now=None):
         start, end, config.api, urllib.parse.urlsplit(config.ns_url).netloc))
     for note in config.notes:
         c.info(note)
+    from . import status as status_file
+    path = config.status_file or str(status_file.default_path())
+    daemon = status_file.read(path)
+    if daemon:
+        c.info("auto-update status (%s): state %s, last poll %s, last successful sync %s%s" % (
+            path, daemon.get("state", "?"), daemon.get("last_poll") or "never", daemon.get("last_success") or "never",
+            ("; last error %s: %s" % (daemon["last_error"].get("time"), logs.redact(str(daemon["last_error"].get("message")))))
+            if isinstance(daemon.get("last_error"), dict) else ""))
     state = {}
 
     def web_login():
@@ -98,6 +109,19 @@ def run(config, window, clients=None, out=None, now=None):
                                     % (config.pump_serial, ", ".join(serials)))
         return "configured %s, found %s" % (config.pump_serial, ", ".join(serials))
 
+    if not c.check("t:connect website login", web_login):
+        c.info("t:connect was retired in the US on 2024-09-30: if you use Tandem Source now, set "
+               "TCONNECT_API=source (and TCONNECT_REGION=EU outside the US).")
+    c.check("t:connect Android login", android_login)
+    c.check("Control:IQ therapy timeline", timeline)
+    c.check("therapy events", events)
+    c.check("pump serial", serial)
+    c.check("ws2 CSV export", csv_export)
+    c.check("Nightscout", _nightscout_check(ns))
+    return _finish(c, out, own, clients)
+
+
+def _nightscout_check(ns):
     def nightscout():
         status = ns.status()
         auth = ns.verify_auth()
@@ -105,14 +129,45 @@ def run(config, window, clients=None, out=None, now=None):
             raise TconnectsyncError("Nightscout %s does not accept NS_SECRET (verifyauth says %s)"
                                     % (status.get("version", "?"), auth.get("message")))
         return "version %s, secret accepted" % status.get("version", "?")
+    return nightscout
 
-    c.check("t:connect website login", web_login)
-    c.check("t:connect Android login", android_login)
-    c.check("Control:IQ therapy timeline", timeline)
-    c.check("therapy events", events)
-    c.check("pump serial", serial)
-    c.check("ws2 CSV export", csv_export)
-    c.check("Nightscout", nightscout)
+
+def _source_checks(c, config, clients, api, ns, window):
+    from .parser.tandemsource import parse_pump_logs
+    start, end = window
+    state = {}
+
+    def login():
+        api.login()
+        return "region %s, pumper %s..." % (config.region, (api.pumper_id or "?")[:8])
+
+    def pump():
+        pumps = api.pumps()
+        chosen = clients.source.pump
+        state["pump"] = chosen
+        others = [p.serial for p in pumps if p.serial != chosen.serial]
+        return "%s%s%s" % (chosen.describe(), "; configured %s" % config.pump_serial if config.pump_serial else
+                            " (PUMP_SERIAL_NUMBER not set: the most recently active pump)",
+                            "; others on the account: %s" % ", ".join(others) if others else "")
+
+    def logs():
+        if "pump" not in state:
+            raise TconnectsyncError("no pump chosen")
+        data = api.pump_logs(state["pump"], start, end)
+        records, warnings = parse_pump_logs(data.events, config.tz, clock_changes=data.clock_changes)
+        newest = max((r.time for r in records), default=None)
+        return "%d events%s%s" % (len(records), (", %d unreadable" % len(warnings)) if warnings else "",
+                                  ("; newest %s" % newest.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")) if newest else "")
+
+    c.check("Tandem Source login", login)
+    c.check("pump", pump)
+    c.check("pump events", logs)
+    c.check("Nightscout", _nightscout_check(ns))
+    return None
+
+
+def _finish(c, out, own, clients):
+    from .runtime import close_clients
     if own:
         close_clients(clients)
     if c.failed:

@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import __version__, logs
-from .config import DEFAULT_FEATURES, FEATURES, load_config
+from .config import FEATURES, check_features, default_features, load_config
 from .errors import ConfigError, TconnectsyncError
 
 logger = logging.getLogger(__name__)
@@ -57,8 +57,14 @@ def build_parser():
     p.add_argument("--start-date", type=_date, help="first pump-local day of a backfill (YYYY-MM-DD)")
     p.add_argument("--end-date", type=_date, help="last pump-local day of a backfill (YYYY-MM-DD, inclusive)")
     p.add_argument("--features", nargs="+", choices=FEATURES, default=None, metavar="FEATURE",
-                   help="what to sync: %s (default: %s)" % (" ".join(FEATURES), " ".join(DEFAULT_FEATURES)))
-    p.add_argument("--api", choices=("legacy",), default=None, help="the Tandem API (TCONNECT_API)")
+                   help="what to sync: %s (default with Tandem Source: %s; with legacy t:connect: %s). "
+                        "PROFILES, CGM and CGM_ALERTS need Tandem Source. IOB comes from the pump's own "
+                        "IOB events with Tandem Source, when it logs them"
+                        % (" ".join(FEATURES), " ".join(default_features("source")), " ".join(default_features("legacy"))))
+    p.add_argument("--api", choices=("source", "legacy"), default=None,
+                   help="the Tandem API: source (Tandem Source, the default) or legacy (t:connect) (TCONNECT_API)")
+    p.add_argument("--region", choices=("US", "EU"), type=str.upper, default=None,
+                   help="Tandem Source region (TCONNECT_REGION, default US)")
     p.add_argument("--interval", type=_seconds, default=None,
                    help="with --auto-update: seconds between polls (AUTOUPDATE_INTERVAL, default 300)")
     p.add_argument("--status-file", default=None,
@@ -150,7 +156,10 @@ def run(argv=None, environ=None):
             return demo.run(args, environ)
         if args.api:
             environ["TCONNECT_API"] = args.api
+        if args.region:
+            environ["TCONNECT_REGION"] = args.region
         config = load_config(environ)
+        args.features = check_features(config.api, args.features or default_features(config.api))
         logs.protect(config.secrets())
         if args.check_login:
             from . import check
@@ -184,7 +193,7 @@ def autoupdate_command(config, args, environ, clock=None, max_cycles=None):
     if interval < 60:
         logger.warning("Polling every %d s: Tandem sees a request that often; 60 s or more is kinder.", interval)
     path = args.status_file or config.status_file or str(status.default_path(environ))
-    settings = Settings(interval_s=interval, days=args.days or 1, features=tuple(args.features or DEFAULT_FEATURES),
+    settings = Settings(interval_s=interval, days=args.days or 1, features=tuple(args.features),
                         pretend=args.pretend, no_data_minutes=config.no_data_minutes,
                         announce_no_data=config.announce_no_data, status_path=path)
     clock = clock or SystemClock()
@@ -220,7 +229,7 @@ def sync_command(config, args, clients=None, out=None):
     from .runtime import build_clients, close_clients
     from .sync.engine import sync_once
     out = out or sys.stdout
-    features = tuple(args.features or DEFAULT_FEATURES)
+    features = tuple(args.features)
     window = window_for(args, config.tz)
     own = clients is None
     clients = clients or build_clients(config)

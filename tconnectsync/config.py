@@ -18,8 +18,24 @@ DEFAULT_WEB_URL = "https://tconnect.tandemdiabetes.com/"
 DEFAULT_WS2_URL = "https://tconnectws2.tandemdiabetes.com/"
 DEFAULT_SERVICES_URL = "https://tdcservices.tandemdiabetes.com/"
 
-FEATURES = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS")
-DEFAULT_FEATURES = ("BASAL", "BOLUS", "IOB")
+FEATURES = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS", "PROFILES", "CGM", "CGM_ALERTS")
+# What each Tandem API can sync, and what a run syncs when --features is not given.
+API_FEATURES = {"legacy": ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS"), "source": FEATURES}
+API_DEFAULT_FEATURES = {"legacy": ("BASAL", "BOLUS", "IOB"), "source": ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS")}
+DEFAULT_FEATURES = API_DEFAULT_FEATURES["legacy"]
+
+
+def default_features(api):
+    return API_DEFAULT_FEATURES.get(api, DEFAULT_FEATURES)
+
+
+def check_features(api, features):
+    """Raise ConfigError naming a feature the chosen Tandem API cannot sync."""
+    unsupported = [f for f in features if f not in API_FEATURES.get(api, ())]
+    if unsupported:
+        raise ConfigError("%s can't be synced with TCONNECT_API=%s (it offers %s); use TCONNECT_API=source "
+                          "or drop it from --features." % (" ".join(unsupported), api, " ".join(API_FEATURES[api])))
+    return tuple(features)
 APIS = ("legacy", "source")
 REGIONS = ("US", "EU")
 # Tandem Source hosts per region: (SSO landing page, tdcservices, Source data API).
@@ -55,6 +71,7 @@ class Config:
     no_data_minutes: float = 60.0
     announce_no_data: bool = False
     status_file: str = ""
+    profile_upload_mode: str = "add"
     ns_batch_size: int = 1000
     http_timeout: float = 60.0
     notes: tuple = ()                  # informational lines for --check-login (where settings came from)
@@ -123,6 +140,13 @@ def _positive_int(settings, name, default, low=1, high=None):
     return value
 
 
+def _choice(settings, name, choices, default):
+    value = (settings.get(name) or "").strip().lower() or default
+    if value not in choices:
+        raise ConfigError("%s must be one of %s, not %r." % (name, ", ".join(choices), value))
+    return value
+
+
 def _bool(settings, name, default=False):
     raw = settings.get(name)
     if raw is None or str(raw).strip() == "":
@@ -152,7 +176,7 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
             raise ConfigError("%s is not set: %s" % (name, hint))
         return value
 
-    api = (get("TCONNECT_API") or "legacy").strip().lower()
+    api = (get("TCONNECT_API") or "source").strip().lower()
     if api not in APIS:
         raise ConfigError("TCONNECT_API must be one of %s, not %r." % (", ".join(APIS), api))
     region = (get("TCONNECT_REGION") or "US").strip().upper()
@@ -216,6 +240,7 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
         no_data_minutes=float(_positive_int(settings, "AUTOUPDATE_NO_DATA_MINUTES", 60, 1, 7 * 24 * 60)),
         announce_no_data=_bool(settings, "AUTOUPDATE_NO_DATA_ANNOUNCEMENT"),
         status_file=os.path.expanduser((get("TCONNECTSYNC_STATUS_FILE") or "").strip()),
+        profile_upload_mode=_choice(settings, "NIGHTSCOUT_PROFILE_UPLOAD_MODE", ("add", "replace", "overwrite"), "add"),
         notes=tuple(notes),
     )
 

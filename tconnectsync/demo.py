@@ -6,9 +6,11 @@ server run on 127.0.0.1 for the length of the run; tconnectsync's real clients s
 import collections
 import datetime as dt
 import json
+import os
 import sys
+import tempfile
 
-from .config import DEFAULT_FEATURES, Config
+from .config import Config, check_features, default_features
 from .errors import ConfigError
 from . import timeutil
 
@@ -36,15 +38,29 @@ def run(args, environ, out=None):
     today = now.astimezone(tz).date()
     days = args.days or 2
     start, end = (args.start_date, args.end_date) if args.start_date else (today - dt.timedelta(days=days), today)
-    features = tuple(args.features or DEFAULT_FEATURES)
+    api = (args.api or environ.get("TCONNECT_API") or "source").strip().lower()
+    region = (args.region or environ.get("TCONNECT_REGION") or "US").strip().upper()
+    features = check_features(api, args.features or default_features(api))
     scenario = make_scenario(start - dt.timedelta(days=1), end, tz_name=tz_name, seed=7, cutoff=now)
-    with TandemLegacySandbox(scenario, email=DEMO_EMAIL, password=DEMO_PASSWORD) as tandem, \
-            FakeNightscout(api_secret=DEMO_NS_SECRET, flavor="15.0.7") as ns:
-        config = Config(email=DEMO_EMAIL, password=DEMO_PASSWORD, pump_serial=scenario.serial, ns_url=ns.url,
-                        ns_secret=DEMO_NS_SECRET, timezone_name=tz_name, web_url=tandem.web_url,
-                        ws2_url=tandem.ws2_url, services_url=tandem.services_url)
-        print("Demo: a simulated t:slim X2 (serial %s, clock in %s) and a Nightscout sandbox on 127.0.0.1."
-              % (scenario.serial, tz_name), file=out)
+    if api == "source":
+        from .sandbox.tandemsource_server import TandemSourceSandbox
+        tandem = TandemSourceSandbox(scenario, region=region, email=DEMO_EMAIL, password=DEMO_PASSWORD)
+    else:
+        tandem = TandemLegacySandbox(scenario, email=DEMO_EMAIL, password=DEMO_PASSWORD)
+    with tandem, FakeNightscout(api_secret=DEMO_NS_SECRET, flavor="15.0.7") as ns:
+        if api == "source":
+            config = Config(email=DEMO_EMAIL, password=DEMO_PASSWORD, pump_serial="", ns_url=ns.url,
+                            ns_secret=DEMO_NS_SECRET, timezone_name=tz_name, api="source", region=region,
+                            sso_url=tandem.sso_url, services_url=tandem.services_url, source_url=tandem.source_url,
+                            token_file=os.path.join(tempfile.mkdtemp(prefix="tconnectsync-demo-"), "tokens.json"))
+            what = "a simulated Tandem Source account (%s region)" % region
+        else:
+            config = Config(email=DEMO_EMAIL, password=DEMO_PASSWORD, pump_serial=scenario.serial, ns_url=ns.url,
+                            ns_secret=DEMO_NS_SECRET, timezone_name=tz_name, web_url=tandem.web_url,
+                            ws2_url=tandem.ws2_url, services_url=tandem.services_url)
+            what = "a simulated t:connect account"
+        print("Demo: %s with a t:slim X2 (serial %s, clock in %s) and a Nightscout sandbox on 127.0.0.1."
+              % (what, scenario.serial, tz_name), file=out)
         clients = build_clients(config)
         try:
             summary = sync_once(config, clients, (start, end), features, pretend=args.pretend, progress=Progress())

@@ -9,11 +9,18 @@ from .sync.source import LegacySource
 
 def build_clients(config, clock=time.time, sleep=time.sleep, limiter=None, attempts=4, backoff=1.0):
     from .http import HttpClient
-    api = TConnectApi(config, clock=clock, sleep=sleep, limiter=limiter, attempts=attempts, backoff=backoff)
+    if config.api == "source":
+        from .api.tandemsource import TandemSourceApi
+        from .sync.source_backend import TandemSourceBackend
+        api = TandemSourceApi(config, clock=clock, sleep=sleep, limiter=limiter, attempts=attempts, backoff=backoff)
+        source = TandemSourceBackend(api, config, clock=clock)
+    else:
+        api = TConnectApi(config, clock=clock, sleep=sleep, limiter=limiter, attempts=attempts, backoff=backoff)
+        source = LegacySource(api, config.tz, config.pump_serial)
     ns_http = HttpClient("Nightscout", timeout=(10, config.http_timeout), attempts=attempts, backoff=backoff,
                          sleep=sleep)
     nightscout = NightscoutClient(config.ns_url, config.ns_secret, http=ns_http, batch_size=config.ns_batch_size)
-    return Clients(source=LegacySource(api, config.tz, config.pump_serial), nightscout=nightscout)
+    return Clients(source=source, nightscout=nightscout)
 
 
 def close_clients(clients):

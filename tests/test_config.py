@@ -4,6 +4,7 @@ from tconnectsync.config import load_config
 from tconnectsync.errors import ConfigError
 
 GOOD = {
+    "TCONNECT_API": "legacy",
     "TCONNECT_EMAIL": "a@example.com", "TCONNECT_PASSWORD": "pw", "PUMP_SERIAL_NUMBER": "11111111",
     "NS_URL": "https://ns.example.com", "NS_SECRET": "0123456789abc", "TIMEZONE_NAME": "America/New_York",
 }
@@ -81,3 +82,17 @@ def test_home_config_file(tmp_path):
     c = load_config(environ={}, cwd=work, home=tmp_path / "home")
     assert c.email == "a@example.com"
     assert any(".config" in n for n in c.notes)
+
+
+def test_source_is_the_default_and_serial_is_optional(tmp_path):
+    env = {k: v for k, v in GOOD.items() if k not in ("TCONNECT_API", "PUMP_SERIAL_NUMBER")}
+    c = load(env, tmp_path)
+    assert c.api == "source" and c.pump_serial == ""
+    assert c.services_url == "https://tdcservices.tandemdiabetes.com/"
+    assert c.source_url == "https://source.tandemdiabetes.com/"
+    eu = load(dict(env, TCONNECT_REGION="eu"), tmp_path)
+    assert eu.region == "EU" and eu.services_url == "https://tdcservices.eu.tandemdiabetes.com/"
+    assert eu.source_url == "https://source.eu.tandemdiabetes.com/"
+    with pytest.raises(ConfigError) as err:
+        load(dict(env, TCONNECT_REGION="ASIA"), tmp_path)
+    assert "TCONNECT_REGION" in str(err.value)

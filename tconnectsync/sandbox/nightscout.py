@@ -502,7 +502,7 @@ class FakeNightscout:
         else:
             self._sha1 = self._sha512 = None
         self.lock = threading.RLock()
-        self._collections = {"treatments": [], "activity": [], "entries": []}
+        self._collections = {"treatments": [], "activity": [], "entries": [], "profile": []}
         self._tindex = None     # lookup of treatments by upsert key; None = rebuild on next use
         self.request_log = []
         self.latency = 0.0
@@ -551,6 +551,10 @@ class FakeNightscout:
     def activity(self):
         with self.lock:
             return copy.deepcopy(self._collections["activity"])
+
+    def profiles(self):
+        with self.lock:
+            return copy.deepcopy(self._collections["profile"])
 
     def entries(self):
         with self.lock:
@@ -1027,7 +1031,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         if match:
             rest, fmt = match.group(1), match.group(2)
         collection = None
-        for name in ("treatments", "activity", "entries"):
+        for name in ("treatments", "activity", "entries", "profile"):
             if rest == "/" + name or rest.startswith("/" + name + "/"):
                 collection = name
         limit = JSON_LIMIT if collection else SMALL_LIMIT
@@ -1085,6 +1089,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             return 404, _not_found_page(method, path), "text/html", None
         permitted("api:%s:read" % collection)
         with fake.lock:
+            if collection == "profile":
+                return self._profile(rest, method, body, permitted)
             try:
                 return self._collection(collection, rest, method, params, body, permitted)
             except InvalidDate as exc:
@@ -1162,6 +1168,45 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                              "description": "Must be 24-character hex string. Got: %s" % tail}, \
                     "application/json", None
             docs = fake._collections["activity"]
+            docs[:] = [d for d in docs if d.get("_id") != tail.lower()]
+            return 200, {}, "application/json", None
+        return 404, _not_found_page(method, "/api/v1" + rest), "text/html", None
+
+    def _profile(self, rest, method, body, permitted):
+        """Profiles (spec section 8): newest startDate first; POST inserts; PUT by _id; DELETE by _id."""
+        fake = self.fake
+        docs = fake._collections["profile"]
+        tail = rest[len("/profile"):].lstrip("/")
+        newest = sorted(docs, key=lambda d: str(d.get("startDate") or d.get("created_at") or ""), reverse=True)
+        if method == "GET" and tail == "current":
+            return 200, (copy.deepcopy(newest[0]) if newest else None), "application/json", None
+        if method == "GET" and not tail:
+            return 200, copy.deepcopy(newest[:10]), "application/json", None
+        if method == "POST" and not tail:
+            permitted("api:profile:create")
+            answers = []
+            for item in (body if isinstance(body, list) else [body or {}]):
+                item = js_clean(copy.deepcopy(item)) if isinstance(item, dict) else {}
+                if "_id" in item and item["_id"] is not None and not (isinstance(item["_id"], str)
+                                                                       and HEX24.match(item["_id"])):
+                    raise BadRequest(400, {"status": 400, "message": "Invalid _id format",
+                                           "description": "Must be 24-character hex string or omit for "
+                                                          "auto-generation. Got: %s" % item["_id"]})
+                item.setdefault("created_at", iso_ms(dt.datetime.now(dt.timezone.utc)))
+                stored, _ = fake._replace_or_insert("profile", None, item)
+                answers.append(copy.deepcopy(stored))
+            return 200, answers, "application/json", None
+        if method == "PUT" and not tail:
+            permitted("api:profile:update")
+            item = js_clean(copy.deepcopy(body)) if isinstance(body, dict) else {}
+            if not (isinstance(item.get("_id"), str) and HEX24.match(item["_id"])):
+                raise BadRequest(400, {"status": 400, "message": "Invalid _id format",
+                                       "description": "Must be 24-character hex string"})
+            index = fake._find_index("profile", lambda d: d.get("_id") == item["_id"])
+            stored, _ = fake._replace_or_insert("profile", index, item)
+            return 200, copy.deepcopy(stored), "application/json", None
+        if method == "DELETE" and tail:
+            permitted("api:profile:delete")
             docs[:] = [d for d in docs if d.get("_id") != tail.lower()]
             return 200, {}, "application/json", None
         return 404, _not_found_page(method, "/api/v1" + rest), "text/html", None

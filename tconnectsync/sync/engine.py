@@ -195,7 +195,7 @@ class Engine:
         self.should_stop = should_stop or (lambda: False)
         self.config = config
         self.tz = config.tz
-        self.serial = config.pump_serial
+        self.serial = config.pump_serial or getattr(clients.source, "serial", "")
         self.clients = clients
         self.features = tuple(f for f in FEATURE_ORDER if f in features)
         self.pretend = pretend
@@ -204,7 +204,7 @@ class Engine:
     def run(self, start, end):
         summary = Summary(start=start, end=end, features=self.features, pretend=self.pretend)
         summary.counts = {f: FeatureCounts() for f in self.features}
-        chunks = split_window(start, end, self.config.chunk_days)
+        chunks = split_window(start, end, getattr(self.clients.source, "chunk_days", None) or self.config.chunk_days)
         summary.chunks = len(chunks)
         newest_iob = None
         for index, (c_start, c_end) in enumerate(chunks):

@@ -38,7 +38,7 @@ def site(tmp_path):
         folder = tmp_path / "tconnectsync"
         folder.mkdir()
         (folder / ".env").write_text("\n".join([
-            "TCONNECT_EMAIL=d@example.com", "TCONNECT_PASSWORD='pw #1 $x'",
+            "TCONNECT_API=legacy", "TCONNECT_EMAIL=d@example.com", "TCONNECT_PASSWORD='pw #1 $x'",
             "PUMP_SERIAL_NUMBER=%s" % scenario.serial, "NS_URL=%s" % ns.url, "NS_SECRET=%s" % SECRET,
             "TIMEZONE_NAME=America/New_York", "TCONNECT_WEB_URL=%s" % tandem.web_url,
             "TCONNECT_WS2_URL=%s" % tandem.ws2_url, "TCONNECT_SERVICES_URL=%s" % tandem.services_url,

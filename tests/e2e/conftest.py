@@ -25,6 +25,7 @@ class Env:
         self.tz_name = tz_name
         self.tmp_path = tmp_path
         self.vars = {
+            "TCONNECT_API": "legacy",
             "TCONNECT_EMAIL": EMAIL, "TCONNECT_PASSWORD": PASSWORD, "PUMP_SERIAL_NUMBER": scenario.serial,
             "NS_URL": ns.url, "NS_SECRET": getattr(ns, "secret", None) or NS_SECRET, "TIMEZONE_NAME": tz_name,
             "TCONNECT_WEB_URL": tandem.web_url, "TCONNECT_WS2_URL": tandem.ws2_url,

@@ -26,7 +26,7 @@ def fixture_run(tmp_path):
             FakeNightscout(api_secret=SECRET, flavor="15.0.7") as ns:
         def run(start, end, *features):
             env = {k: v for k, v in os.environ.items() if not k.startswith(("TCONNECT", "NS_", "PUMP_"))}
-            env.update({"TCONNECT_EMAIL": "alex@example.com", "TCONNECT_PASSWORD": "pw",
+            env.update({"TCONNECT_API": "legacy", "TCONNECT_EMAIL": "alex@example.com", "TCONNECT_PASSWORD": "pw",
                         "PUMP_SERIAL_NUMBER": "11111111", "NS_URL": ns.url, "NS_SECRET": SECRET,
                         "TIMEZONE_NAME": "America/New_York", "TCONNECT_WEB_URL": tandem.web_url,
                         "TCONNECT_WS2_URL": tandem.ws2_url, "TCONNECT_SERVICES_URL": tandem.services_url,

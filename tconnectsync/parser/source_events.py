@@ -1,0 +1,315 @@
+"""The Tandem event catalog and the two wire forms of a pump-log event, decoded to raw values.
+
+Pure functions. ``decode_json`` reads the BFF pump-logs event objects (spec 5.2), ``decode_binary``
+the 26-byte big-endian records of the retired endpoints (spec 6.1); both give ``RawEvent``s whose
+``fields`` are keyed by the catalog's field names (``"Commanded Rate Source"``, ``"EGV TimeStamp"``)
+and hold *raw* values: enums as integer codes, bitmasks as integers, ratio fields unscaled, float32
+values as the shortest decimal that survives a float32 round trip (so both forms agree exactly).
+
+The catalog is ``data/tandem-source-events.json`` (a copy of upstream's ``events.json``, spec 6.2)
+plus the four custom definitions of spec 6.2 (48, 81, 36, 37). An event whose code is not in the
+catalog, or that cannot be read, is reported as a ``ParseWarning`` and left out; one bad event
+never stops the others.
+"""
+import collections
+import dataclasses
+import datetime as dt
+import functools
+import importlib.resources
+import json
+import math
+import re
+import struct
+
+from .records import ParseWarning
+
+JSON_SOURCE = "Tandem Source pump-logs"
+BINARY_SOURCE = "Tandem binary pump events"
+RECORD_LENGTH = 26
+TANDEM_EPOCH = dt.datetime(2008, 1, 1)
+
+_FORMATS = {"uint8": ">B", "int8": ">b", "uint16": ">H", "int16": ">h", "uint32": ">I", "int32": ">i",
+            "float32": ">f"}
+_SIZES = {k: struct.calcsize(v) for k, v in _FORMATS.items()}
+_RANGES = {"uint8": (0, 0xFF), "int8": (-0x80, 0x7F), "uint16": (0, 0xFFFF), "int16": (-0x8000, 0x7FFF),
+           "uint32": (0, 0xFFFFFFFF), "int32": (-0x80000000, 0x7FFFFFFF)}
+
+# Spec 6.2: definitions upstream layers on top of events.json (name, [(field, type, offset)]).
+CUSTOM_EVENTS = {
+    48: ("LID_CARBS_ENTERED", [("carbs", "float32", 0)]),
+    81: ("LID_DAILY_BASAL", [("dailyTotalBasal", "float32", 0), ("lastBasalRate", "float32", 4),
+                             ("iob", "float32", 8), ("batteryChargePercentMSBRaw", "uint8", 12),
+                             ("batteryChargePercentLSBRaw", "uint8", 13),
+                             ("batteryLipoMilliVolts", "uint16", 14)]),
+    36: ("LID_USB_CONNECTED", [("negotiatedCurrent", "float32", 0)]),
+    37: ("LID_USB_DISCONNECTED", [("negotiatedCurrent", "float32", 0)]),
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class FieldDef:
+    name: str                    # as in events.json
+    type: str
+    offset: int
+    bitmask: bool = False
+    enum: tuple = ()             # ((code, label), ...)
+    ratio: float = None
+
+    @property
+    def key(self):
+        return normalize_key(self.name)
+
+
+@dataclasses.dataclass(frozen=True)
+class EventDef:
+    code: int
+    name: str
+    fields: tuple                # FieldDef, in file order
+
+    @functools.cached_property
+    def by_key(self):
+        return {f.key: f for f in self.fields}
+
+    def enum_label(self, field, code):
+        for c, label in self.field(field).enum:
+            if c == code:
+                return label
+        return None
+
+    def field(self, name):
+        return self.by_key[normalize_key(name)]
+
+
+RawEvent = collections.namedtuple("RawEvent", "code seq group wall fields origin")
+RawEvent.__doc__ = """One decoded event: ``wall`` is the pump's naive wall-clock time, ``fields``
+maps catalog field names to raw values (absent fields are missing), ``origin`` is "json" or "binary"."""
+
+
+class BadEvent(ValueError):
+    """One event cannot be read; the message says why."""
+
+
+def normalize_key(name):
+    """``"EGV TimeStamp"``, ``egvTimeStamp`` -> ``egvtimestamp`` (how JSON keys match the catalog)."""
+    return re.sub(r"[^a-z0-9]", "", str(name).lower())
+
+
+@functools.lru_cache(maxsize=1)
+def catalog():
+    """{code: EventDef} from the packaged definition file plus the custom definitions."""
+    text = importlib.resources.files(__package__).joinpath("data/tandem-source-events.json").read_text("utf-8")
+    out = {}
+    for code, spec in json.loads(text)["events"].items():
+        fields = []
+        for name, f in spec["data"].items():
+            kw = {}
+            for kind, arg in f.get("transform") or ():
+                if kind == "enum":
+                    kw["enum"] = tuple(sorted((int(k), v) for k, v in arg.items()))
+                elif kind == "bitmask":
+                    kw["bitmask"] = True
+                elif kind == "ratio":
+                    kw["ratio"] = float(arg)
+            fields.append(FieldDef(name, f["type"], int(f["offset"]), **kw))
+        out[int(code)] = EventDef(int(code), spec["name"], tuple(sorted(fields, key=lambda x: x.offset)))
+    for code, (name, fields) in CUSTOM_EVENTS.items():
+        out.setdefault(code, EventDef(code, name, tuple(FieldDef(n, t, o) for n, t, o in fields)))
+    return out
+
+
+def shortest_float32(value):
+    """The shortest decimal that is the same float32 as ``value`` (0.30000001192092896 -> 0.3)."""
+    if not math.isfinite(value):
+        return value
+    packed = struct.pack(">f", value)
+    for digits in range(1, 10):
+        candidate = float("%.*g" % (digits, value))
+        if struct.pack(">f", candidate) == packed:
+            return candidate
+    return value
+
+
+def event_name(code, seq, wall=None, group=0):
+    """How warnings name an event: ``event 279 seq 701003 (2026-08-12T00:00:00)``."""
+    text = "event %s seq %s" % (code, seq if not group else "%s.%s" % (group, seq))
+    if wall is not None:
+        text += " (%s)" % (wall.isoformat() if isinstance(wall, dt.datetime) else wall)
+    return text
+
+
+class _Unknown:
+    """Collects events with codes outside the catalog: one warning per code, with the count."""
+
+    def __init__(self, source):
+        self.source = source
+        self.seen = {}
+
+    def add(self, code, seq, wall):
+        first, n = self.seen.get(code, (None, 0))
+        self.seen[code] = (first or event_name(code, seq, wall), n + 1)
+
+    def warnings(self):
+        out = []
+        for code, (first, n) in sorted(self.seen.items()):
+            more = " and %d more" % (n - 1) if n > 1 else ""
+            out.append(ParseWarning(self.source, first + more,
+                                    "unknown event code %d: no definition, %d event%s not decoded"
+                                    % (code, n, "s" if n > 1 else "")))
+        return out
+
+
+# ---------------------------------------------------------------------------------------- binary
+
+def decode_binary(data):
+    """``(raw events, warnings)`` from the concatenated 26-byte records (spec 6.1)."""
+    if isinstance(data, str):
+        raise TypeError("decode_binary wants bytes; use decode_legacy_response for the JSON/base64 body")
+    data = bytes(data)
+    defs = catalog()
+    unknown = _Unknown(BINARY_SOURCE)
+    out, warnings = [], []
+    whole = len(data) - len(data) % RECORD_LENGTH
+    for offset in range(0, whole, RECORD_LENGTH):
+        record = data[offset:offset + RECORD_LENGTH]
+        word, stamp, seq = struct.unpack(">HII", record[:10])
+        code = word & 0x0FFF
+        wall = TANDEM_EPOCH + dt.timedelta(seconds=stamp)
+        definition = defs.get(code)
+        if definition is None:
+            unknown.add(code, seq, wall)
+            continue
+        payload = record[10:]
+        fields = {}
+        for f in definition.fields:
+            (value,) = struct.unpack_from(_FORMATS[f.type], payload, f.offset)
+            fields[f.name] = shortest_float32(value) if f.type == "float32" else value
+        out.append(RawEvent(code, seq, 0, wall, fields, "binary"))
+    if whole != len(data):
+        tail = data[whole:]
+        name = "%d trailing bytes at offset %d" % (len(tail), whole)
+        if len(tail) >= 10:
+            word, stamp, seq = struct.unpack(">HII", tail[:10])
+            name = event_name(word & 0x0FFF, seq, TANDEM_EPOCH + dt.timedelta(seconds=stamp)) + " (" + name + ")"
+        warnings.append(ParseWarning(BINARY_SOURCE, name, "truncated record: %d of %d bytes"
+                                     % (len(tail), RECORD_LENGTH)))
+    return out, warnings + unknown.warnings()
+
+
+def decode_legacy_response(body):
+    """The bytes of a retired ``reportsfacade/pumpevents`` answer: a JSON string of base64
+    (given as the response text, or already JSON-decoded). Raises ValueError if it is neither."""
+    import base64
+    import binascii
+    if isinstance(body, (bytes, bytearray)):
+        body = body.decode("utf-8")
+    text = body.strip()
+    if text.startswith('"'):
+        text = json.loads(text)
+    if not isinstance(text, str):
+        raise ValueError("the pump events answer is not a string")
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise ValueError("the pump events answer is not base64: %s" % exc) from None
+
+
+# ------------------------------------------------------------------------------------------ JSON
+
+def _json_int(value, f):
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise BadEvent("%s is %s, not a number" % (f.name, _show(value)))
+    if isinstance(value, float):
+        if not value.is_integer():
+            raise BadEvent("%s is %r, not a whole number" % (f.name, value))
+        value = int(value)
+    lo, hi = _RANGES[f.type]
+    if not lo <= value <= hi:
+        raise BadEvent("%s is %d, outside %s" % (f.name, value, f.type))
+    return value
+
+
+def _json_value(value, f):
+    if f.type == "float32":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise BadEvent("%s is %s, not a number" % (f.name, _show(value)))
+        if not math.isfinite(value):
+            raise BadEvent("%s is %r" % (f.name, value))
+        return float(value)
+    if f.bitmask and isinstance(value, list):
+        bits = _SIZES[f.type] * 8
+        mask = 0
+        for bit in value:
+            if isinstance(bit, bool) or not isinstance(bit, int) or not 0 <= bit < bits:
+                raise BadEvent("%s has %s, not a bit position of a %s" % (f.name, _show(bit), f.type))
+            mask |= 1 << bit
+        return mask
+    return _json_int(value, f)
+
+
+def _show(value):
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _header_int(event, key, default=None):
+    value = event.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise BadEvent("%s is %s, not an integer" % (key, _show(value)))
+    return value
+
+
+def parse_pump_time(value):
+    """``pumpDateTime`` -> naive wall clock. A trailing ``Z`` is ignored: it is not a real UTC
+    marker (spec 5.2: ``estimatedDateTime`` is the same wall time with ``Z`` appended)."""
+    if not isinstance(value, str):
+        raise BadEvent("pumpDateTime is %s, not a string" % _show(value))
+    text = value.strip()
+    if text.endswith("Z"):
+        text = text[:-1]
+    try:
+        parsed = dt.datetime.fromisoformat(text)
+    except ValueError:
+        raise BadEvent("pumpDateTime %r is not a date and time" % value) from None
+    if parsed.tzinfo is not None:
+        raise BadEvent("pumpDateTime %r has an offset; pump times are wall-clock times" % value)
+    return parsed
+
+
+def decode_json(events):
+    """``(raw events, warnings)`` from pump-logs event objects (spec 5.2).
+
+    Keys of ``eventProperties`` match catalog fields ignoring case and non-alphanumerics;
+    unknown keys (``spareA3``, ``reservedD15`` ...) are ignored, absent fields stay absent.
+    """
+    defs = catalog()
+    unknown = _Unknown(JSON_SOURCE)
+    out, warnings = [], []
+    for i, event in enumerate(events):
+        name = "events[%d]" % i
+        try:
+            if not isinstance(event, dict):
+                raise BadEvent("not an object but %s" % _show(event))
+            code = _header_int(event, "eventCode")
+            seq = _header_int(event, "sequenceNumber")
+            group = _header_int(event, "sequenceGroup", 0)
+            name = event_name(code, seq, event.get("pumpDateTime"), group)
+            wall = parse_pump_time(event.get("pumpDateTime"))
+            definition = defs.get(code)
+            if definition is None:
+                unknown.add(code, seq, wall)
+                continue
+            props = event.get("eventProperties")
+            if props is None:
+                props = {}
+            if not isinstance(props, dict):
+                raise BadEvent("eventProperties is %s, not an object" % _show(props))
+            fields = {}
+            for key, value in props.items():
+                f = definition.by_key.get(normalize_key(key))
+                if f is None or value is None:
+                    continue
+                fields[f.name] = _json_value(value, f)
+            out.append(RawEvent(code, seq, group, wall, fields, "json"))
+        except BadEvent as exc:
+            warnings.append(ParseWarning(JSON_SOURCE, name, str(exc)))
+    return out, warnings + unknown.warnings()

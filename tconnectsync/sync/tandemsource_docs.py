@@ -1,0 +1,422 @@
+"""Tandem Source pump events -> the Nightscout documents of one chunk (spec 7.4, with the fixes of 8).
+
+``source_documents(events, features, serial, tz, now=None)`` is what the Tandem Source backend
+hands the engine: the desired treatments (each with a deterministic ``identifier`` from the pump
+serial and the event's sequence number, or BolusID for boluses as in ``sync/bolus.py``), the
+newest IOB, and callables for what is not a plain treatment upsert (CGM entries, profiles, and
+documents that continue one synced by an earlier chunk). It is pure; the callables do the I/O
+when the engine runs them (``sync/tandemsource_upload.py``).
+
+Conventions are those of the legacy mappers (``sync/basal.py``, ``bolus.py``, ``pump_events.py``):
+
+* BASAL: one ``Temp Basal`` per 279 delivery row (suspensions 0 U/h), lasting until the next row
+  (or a suspension/resume without a row of its own), the last one until the data ends; nothing
+  overlaps, a running segment grows in place.
+* BOLUS: one ``Combo Bolus`` per BolusID: ``insulin`` = delivered at once; an extended part as
+  ``duration``/``relative``/``splitNow``/``splitExt``/``enteredinsulin``; carbs and BG as
+  ``carbs`` and ``glucose`` + ``units``; updated in place when the extended part completes.
+* PUMP_EVENTS: alarms, suspend/resume, cartridge (``Insulin Change``), cannula (``Site Change``)
+  and tubing (``Note``) fills, Sleep/Exercise with their duration (updated while they run),
+  CGM sessions (``Sensor Start``/``Sensor Stop``).
+* CGM_ALERTS: ``CGM Alert``; CGM: ``entries`` sgv (off by default); PROFILES: the profile
+  document (``tandemsource_profiles``); IOB: the newest value the pump logged.
+
+Boluses are mapped in ``tandemsource_bolus``, profiles in ``tandemsource_profiles``; the steps
+that read Nightscout first are in ``tandemsource_upload``.
+"""
+import dataclasses
+import datetime as dt
+import logging
+import re
+
+from ..parser import source_records as R
+from ..parser import tandemsource
+from ..parser.records import IobValue
+from . import tandemsource_upload as upload
+from .documents import ENTERED_BY, created_at, identifier, minutes, treatment
+from .engine import ChunkResult
+from .tandemsource_bolus import bolus_documents, group_boluses
+from .tandemsource_profiles import profile_documents, profiles_handler
+
+logger = logging.getLogger(__name__)
+
+UTC = dt.timezone.utc
+FUTURE_SLACK = dt.timedelta(minutes=5)
+SAME_INSTANT_S = 1                         # a suspension/resume and its 279 row share the second
+RESUME_REMINDER_ALARMS = (18, 23)          # "resume pump" reminders: the suspension is the event
+CGM_OUT_OF_RANGE = 14                      # Dexcom "out of range": signal loss noise
+RUNNING = " - Not Ended"                   # reason/notes suffix of a Sleep/Exercise still running
+FILLS = {R.CartridgeFilled: "Insulin Change", R.CannulaFilled: "Site Change", R.TubingFilled: "Note"}
+SENSOR_EVENTS = {"start": ("Sensor Start", "CGM Session Started"), "join": ("Sensor Start", "CGM Session Joined"),
+                 "stop": ("Sensor Stop", "CGM Session Stopped")}
+
+# Event codes each feature reads (for fetched counts and for where warnings are reported).
+FEATURE_CODES = {
+    "BASAL": {279, 11, 12, 3},
+    "BOLUS": {64, 65, 66, 20, 21, 55, 59, 280},
+    "PUMP_EVENTS": {5, 6, 11, 12, 33, 61, 63, 229} | set(tandemsource.CGM_SESSIONS),
+    "CGM": set(tandemsource.CGM_SENSORS),
+    "CGM_ALERTS": set(tandemsource.CGM_ALERT_FAMILIES) | set(tandemsource.CGM_SESSIONS),
+    "IOB": {16, 20, 21, 55, 59, 64, 81},
+}
+_EVENT_CODE = re.compile(r"^event (\d+) ")
+
+
+@dataclasses.dataclass
+class _Ctx:
+    serial: str
+    tz: object
+    now: dt.datetime
+    until: dt.datetime                     # what the data is known to cover (never after now)
+    skipped: dict
+
+    def skip(self, feature, text):
+        self.skipped.setdefault(feature, []).append(text)
+
+    def local(self, instant):
+        return created_at(instant, self.tz)
+
+    def future(self, instant):
+        return instant > self.now + FUTURE_SLACK
+
+
+def source_documents(events, features, serial, tz, now=None, *, clock_changes=None, pump_settings=None,
+                     data_until=None, profile_upload_mode=None):
+    """The ChunkResult for pump-log ``events`` of one chunk.
+
+    ``events``: the pump-logs events (list of JSON objects, or the whole answer with
+    ``clockChanges``), the binary stream (bytes), the legacy base64 body (str) or parsed records.
+    ``now`` (aware; default: the current time) caps durations and drops future-dated events
+    (pump clock ahead); ``data_until`` (aware) caps them further, e.g. at the chunk's end.
+    ``pump_settings``: the pumper answer, one of its ``pumps`` or that pump's ``settings``
+    (spec 5.1), needed for PROFILES. ``profile_upload_mode``: see ``tandemsource_profiles``.
+    """
+    now = (now or dt.datetime.now(UTC)).astimezone(UTC)
+    records, warnings = tandemsource.parse(events, tz, clock_changes)
+    latest = max((r.time for r in records), default=None)
+    until = min(x for x in (latest, now, data_until) if x is not None) if latest else now
+    ctx = _Ctx(str(serial), tz, now, until, {})
+    result = ChunkResult()
+    _sort_warnings(warnings, features, result)
+    by_type = {}
+    for r in records:
+        by_type.setdefault(type(r), []).append(r)
+    partials = []
+
+    def add(feature, docs):
+        for doc in docs:
+            if isinstance(doc, upload.Partial):
+                partials.append(doc)
+            else:
+                result.treatments.append((feature, doc))
+
+    if "BASAL" in features:
+        result.fetched["BASAL"] = _count(records, FEATURE_CODES["BASAL"] - {3})
+        add("BASAL", basal_documents(records, ctx))
+    if "BOLUS" in features:
+        boluses = group_boluses(records)
+        result.fetched["BOLUS"] = len(boluses)
+        add("BOLUS", bolus_documents(boluses, ctx))
+    if "PUMP_EVENTS" in features:
+        docs = pump_event_documents(records, ctx)
+        docs += mode_documents(by_type.get(R.UserModeChange, []), ctx)
+        docs += session_documents(by_type.get(R.CgmSession, []), ctx, "PUMP_EVENTS")
+        result.fetched["PUMP_EVENTS"] = _count(records, FEATURE_CODES["PUMP_EVENTS"])
+        add("PUMP_EVENTS", docs)
+    if "CGM_ALERTS" in features:
+        docs = cgm_alert_documents(by_type.get(R.CgmAlert, []), ctx)
+        codes = set(tandemsource.CGM_ALERT_FAMILIES)
+        if "PUMP_EVENTS" not in features:
+            docs += session_documents(by_type.get(R.CgmSession, []), ctx, "CGM_ALERTS")
+            codes = FEATURE_CODES["CGM_ALERTS"]
+        result.fetched["CGM_ALERTS"] = _count(records, codes)
+        add("CGM_ALERTS", docs)
+    if "CGM" in features:
+        readings = by_type.get(R.CgmReading, [])
+        result.fetched["CGM"] = len(readings)
+        entries = entry_documents(readings, ctx)
+        if entries:
+            result.extra.append(upload.entries_handler(entries))
+    if "PROFILES" in features:
+        built = profile_documents(pump_settings, serial, tz, ctx.skip)
+        if built is not None:
+            result.extra.append(profiles_handler(*built, mode=profile_upload_mode, now=now))
+    if "IOB" in features:
+        result.iob = newest_iob(records, ctx)
+    if partials:
+        result.extra.append(upload.partials_handler(partials))
+    result.skipped = ctx.skipped
+    return result
+
+
+def _count(records, codes):
+    return sum(1 for r in records if r.code in codes)
+
+
+def _sort_warnings(warnings, features, result):
+    """Warnings about one event go to the first enabled feature that reads its code; warnings
+    about events no enabled feature reads are dropped; the rest (unknown codes, clock) are general."""
+    for w in warnings:
+        match = _EVENT_CODE.match(w.record)
+        code = int(match.group(1)) if match else None
+        readers = [f for f in FEATURE_CODES if code in FEATURE_CODES[f]] if code is not None else []
+        if readers:
+            enabled = [f for f in readers if f in features]
+            if enabled:
+                result.warnings_by_feature.setdefault(enabled[0], []).append(w)
+            continue
+        result.warnings.append(w)
+
+
+def _pump_event_id(*records):
+    return ",".join(str(r.key) for r in records if r is not None)
+
+
+# --------------------------------------------------------------------------------------- BASAL
+
+def basal_documents(records, ctx):
+    """``Temp Basal`` segments from 279 rows, plus 11/12 that have no row of their own."""
+    rows = [r for r in records if isinstance(r, R.BasalDelivery)]
+    row_times = sorted(r.time for r in rows)
+    marks = []                                          # (time, seq, rate or None, reason, record)
+    for r in rows:
+        marks.append((r.time, r.seq, r.rate, r.rate_source_name or None, r))
+    for r in records:
+        if isinstance(r, (R.PumpSuspended, R.PumpResumed)) and not _near(row_times, r.time):
+            if isinstance(r, R.PumpSuspended):
+                marks.append((r.time, r.seq, 0.0, "Suspended", r))
+            else:
+                marks.append((r.time, r.seq, None, None, r))      # delivery resumed, rate not logged
+    marks.sort(key=lambda m: (m[0], m[1]))
+    docs = []
+    for i, (start, _, rate, reason, rec) in enumerate(marks):
+        if rate is None:
+            continue
+        end = marks[i + 1][0] if i + 1 < len(marks) else ctx.until
+        end = min(end, ctx.until)
+        if end <= start:
+            continue                                    # superseded at once, or not yet running
+        kind = "basal-delivery" if isinstance(rec, R.BasalDelivery) else "basal-suspension"
+        docs.append(treatment("Temp Basal", start, ctx.tz, identifier(ctx.serial, kind, rec.key),
+                              duration=minutes((end - start).total_seconds()), absolute=float(rate),
+                              rate=float(rate), reason=reason, pump_event_id=rec.key))
+    return docs
+
+
+def _near(sorted_times, t):
+    return any(abs((s - t).total_seconds()) <= SAME_INSTANT_S for s in sorted_times)
+
+
+# --------------------------------------------------------------------------------- PUMP_EVENTS
+
+def pump_event_documents(records, ctx):
+    docs = []
+    for r in records:
+        if ctx.future(r.time) and isinstance(r, (R.Alarm, R.PumpSuspended, R.PumpResumed, *FILLS)):
+            ctx.skip("PUMP_EVENTS", "event %d seq %s at %s: dated in the future" % (r.code, r.key, ctx.local(r.time)))
+            continue
+        if isinstance(r, R.Alarm):
+            if not r.malfunction and r.alarm_id in RESUME_REMINDER_ALARMS:
+                ctx.skip("PUMP_EVENTS", "alarm %s at %s: a resume-pump reminder (the suspension is recorded)"
+                         % (r.name, ctx.local(r.time)))
+                continue
+            notes = "Malfunction (code %d)" % r.alarm_id if r.malfunction else r.name
+            docs.append(treatment("Alarm", r.time, ctx.tz,
+                                  identifier(ctx.serial, "malfunction" if r.malfunction else "alarm", r.key),
+                                  reason=r.name, notes=notes, pump_event_id=r.key))
+        elif isinstance(r, R.PumpSuspended):
+            reason = r.reason or "SuspendReason%d" % r.reason_code
+            docs.append(treatment("Basal Suspension", r.time, ctx.tz, identifier(ctx.serial, "suspension", r.key),
+                                  reason=reason, notes=reason, pump_event_id=r.key))
+        elif isinstance(r, R.PumpResumed):
+            docs.append(treatment("Basal Resume", r.time, ctx.tz, identifier(ctx.serial, "resume", r.key),
+                                  reason="Basal resumed", notes="Basal resumed", pump_event_id=r.key))
+        elif type(r) in FILLS:
+            text = fill_text(r)
+            kind = {R.CartridgeFilled: "cartridge-fill", R.CannulaFilled: "cannula-fill",
+                    R.TubingFilled: "tubing-fill"}[type(r)]
+            docs.append(treatment(FILLS[type(r)], r.time, ctx.tz, identifier(ctx.serial, kind, r.key),
+                                  reason=text, notes=text, pump_event_id=r.key))
+    return docs
+
+
+def fill_text(r):
+    if isinstance(r, R.CartridgeFilled):
+        volume = r.insulin_volume or r.v2_volume or 0
+        text = "Cartridge Filled" + (" (%du filled)" % round(volume) if volume and volume > 0 else "")
+    elif isinstance(r, R.CannulaFilled):
+        text = "Cannula Filled" + (" (%.1fu primed)" % r.prime_size if r.prime_size and r.prime_size > 0 else "")
+    else:
+        text = "Tubing Filled" + (" (%du primed)" % round(r.prime_size) if r.prime_size and r.prime_size > 0 else "")
+    if getattr(r, "status", "") and r.status != "Completed":
+        text += " (%s)" % r.status
+    return text
+
+
+def _mode_reason(kind, start, stop):
+    if kind == "Sleep":
+        if start.sleep_started_by_gui:
+            reason = "Sleep (Manual)"
+        elif start.active_sleep_schedule:
+            reason = "Sleep (Scheduled)"
+        else:
+            reason = "Sleep"
+    else:
+        reason = "Exercise (Timed)" if start.exercise_timed else "Exercise"
+    if kind == "Exercise" and stop is not None and stop.action == 4 and stop.exercise_stopped_by_timer:
+        reason += " (Stopped by timer)"
+    return reason
+
+
+def mode_documents(changes, ctx):
+    """Sleep / Exercise with their duration; a mode still running is updated in place later."""
+    docs = []
+    open_ = {"Sleep": None, "Exercise": None}
+    starts = {1: "Sleep", 3: "Exercise"}
+    stops = {2: ("Sleep",), 4: ("Exercise",), 5: ("Sleep", "Exercise")}
+    for ev in sorted(changes, key=lambda e: (e.group, e.seq)):
+        if ev.action in starts:
+            kind = starts[ev.action]
+            if open_[kind] is not None:                  # started again without a stop: the new start ends it
+                docs.append(_mode_doc(kind, open_[kind], ev, ctx))
+            open_[kind] = ev
+        elif ev.action in stops:
+            for kind in stops[ev.action]:
+                if open_[kind] is not None:
+                    docs.append(_mode_doc(kind, open_[kind], ev, ctx))
+                    open_[kind] = None
+                else:
+                    docs.append(upload.Partial("PUMP_EVENTS", ev.time, _close_mode(kind, ev, ctx),
+                                               upload.newest_running(kind, ev.time, RUNNING)))
+        else:
+            ctx.skip("PUMP_EVENTS", "user mode change seq %s at %s: action %d (not synced)"
+                     % (ev.key, ctx.local(ev.time), ev.action))
+    for kind, start in open_.items():
+        if start is not None:
+            doc = _mode_doc(kind, start, None, ctx)
+            if doc is not None:
+                docs.append(upload.Partial("PUMP_EVENTS", start.time, _keep_closed(doc),
+                                           upload.by_identifier(doc["identifier"])))
+    return [d for d in docs if d is not None]
+
+
+def _mode_doc(kind, start, stop, ctx):
+    if ctx.future(start.time):
+        ctx.skip("PUMP_EVENTS", "%s started %s: dated in the future" % (kind, ctx.local(start.time)))
+        return None
+    end = min(stop.time, ctx.until) if stop is not None else ctx.until
+    reason = _mode_reason(kind, start, stop) + ("" if stop is not None else RUNNING)
+    duration = max(0.0, minutes((end - start.time).total_seconds()))
+    return treatment(kind, start.time, ctx.tz, identifier(ctx.serial, kind.lower(), start.key), reason=reason,
+                     notes=reason, duration=duration, pump_event_id=_pump_event_id(start, stop))
+
+
+def _keep_closed(doc):
+    def merge(stored):
+        if stored is not None and RUNNING not in str(stored.get("reason", "")) and \
+                float(stored.get("duration") or 0) >= doc["duration"]:
+            return None                         # a later chunk already closed it
+        return doc
+    return merge
+
+
+def _close_mode(kind, stop, ctx):
+    """Merge for a stop whose start an earlier chunk synced: close Nightscout's running document."""
+    def merge(stored):
+        if stored is None:
+            if stop.action == 5:
+                return None                     # "stop all" stops whatever runs; nothing did
+            ctx.skip("PUMP_EVENTS", "%s stopped %s: no running %s in this window or in Nightscout"
+                     % (kind, ctx.local(stop.time), kind))
+            return None
+        start = upload.instant(stored)
+        out = {k: v for k, v in stored.items() if k not in ("_id", "mills", "utcOffset")}
+        reason = str(stored.get("reason") or kind)
+        if reason.endswith(RUNNING):
+            reason = reason[:-len(RUNNING)]
+        if kind == "Exercise" and stop.action == 4 and stop.exercise_stopped_by_timer:
+            reason += " (Stopped by timer)"
+        out.update(reason=reason, notes=reason,
+                   duration=max(0.0, minutes((min(stop.time, ctx.until) - start).total_seconds())))
+        ids = [x for x in str(stored.get("pump_event_id") or "").split(",") if x]
+        out["pump_event_id"] = ",".join(ids + [stop.key])
+        return out
+    return merge
+
+
+def session_documents(sessions, ctx, feature):
+    docs = []
+    for s in sessions:
+        if ctx.future(s.time):
+            ctx.skip(feature, "CGM session event seq %s at %s: dated in the future" % (s.key, ctx.local(s.time)))
+            continue
+        event_type, text = SENSOR_EVENTS[s.action]
+        docs.append(treatment(event_type, s.time, ctx.tz, identifier(ctx.serial, "cgm-session", s.key),
+                              reason=text, notes=text, pump_event_id=s.key))
+    return docs
+
+
+# ---------------------------------------------------------------------------------- CGM alerts
+
+def cgm_alert_documents(alerts, ctx):
+    docs = []
+    for a in alerts:
+        if a.family == "Dexcom CGM" and a.alert_id == CGM_OUT_OF_RANGE:
+            ctx.skip("CGM_ALERTS", "Dexcom out-of-range alert at %s (signal loss, not synced)" % ctx.local(a.time))
+            continue
+        if ctx.future(a.time):
+            ctx.skip("CGM_ALERTS", "CGM alert seq %s at %s: dated in the future" % (a.key, ctx.local(a.time)))
+            continue
+        text = "%s Alert (%s)" % (a.family, a.name or "code %d" % a.alert_id)
+        docs.append(treatment("CGM Alert", a.time, ctx.tz, identifier(ctx.serial, "cgm-alert", a.key),
+                              reason=text, notes=text, pump_event_id=a.key))
+    return docs
+
+
+# ------------------------------------------------------------------------------------------ CGM
+
+def sgv_value(reading):
+    """The sgv to upload, or None (with the reason) for a reading that must not be shown."""
+    status, value = reading.status, reading.value
+    if status == 1:
+        return 401, None
+    if status == 2:
+        return 39, None
+    if status != 0:
+        return None, "status %d (not a valid reading)" % status
+    if value <= 0:
+        return None, "no value"
+    return max(39, min(401, value)), None
+
+
+def entry_documents(readings, ctx):
+    out, seen = [], set()
+    for r in sorted(readings, key=lambda r: (r.group, r.seq)):
+        value, why = sgv_value(r)
+        when = ctx.local(r.egv_time)
+        if value is None:
+            ctx.skip("CGM", "%s reading seq %s at %s: %s" % (r.sensor, r.key, when, why))
+            continue
+        if ctx.future(r.egv_time):
+            ctx.skip("CGM", "%s reading seq %s at %s: dated in the future" % (r.sensor, r.key, when))
+            continue
+        date = int(round(r.egv_time.timestamp() * 1000))
+        if date in seen:
+            continue                            # the same reading logged twice (backfill)
+        seen.add(date)
+        out.append({"type": "sgv", "sgv": int(value), "date": date, "dateString": when, "device": ENTERED_BY,
+                    "identifier": identifier(ctx.serial, "sgv", r.key), "pump_event_id": r.key})
+    return out
+
+
+# ------------------------------------------------------------------------------------------ IOB
+
+def newest_iob(records, ctx):
+    best = None
+    for r in records:
+        value = getattr(r, "iob", None)
+        if value is None or isinstance(r, R.OtherEvent) or ctx.future(r.time) or value < 0:
+            continue
+        if best is None or (r.time, r.seq) >= (best.time, best.seq):
+            best = r
+    return IobValue(time=best.time, iob=float(best.iob)) if best is not None else None

@@ -1,0 +1,240 @@
+"""PROFILES: the pump's insulin profiles (pumper settings, spec 5.1) -> a Nightscout profile document.
+
+``profile_store`` builds one Nightscout store entry per pump profile (pure): basal (U/h), sens
+(ISF), carbratio (g/U) per segment, and the pump's own ``targetBg`` per segment as target_low and
+target_high -- not the CGM alert thresholds 3.0.3 put there (spec 7.4.12, 8). All-zero
+placeholder segments are dropped; numbers are numbers (3.0.3 sent "5.0", "20").
+
+``profiles_handler`` is the ``ChunkResult.extra`` step that writes it, once per run, through
+the Nightscout client's ``_call`` (it has no profile methods). NIGHTSCOUT_PROFILE_UPLOAD_MODE
+(``engine.config.profile_upload_mode``, or the handler's ``mode``):
+
+* ``add`` (default): POST a new profile document (Nightscout keeps the older ones as history;
+  nothing is overwritten). The other profiles of the current document are carried over.
+* ``replace``: PUT the current document in place -- only if tconnectsync created it
+  (``enteredBy``); otherwise a new document is added as in ``add``.
+* ``overwrite``: PUT the current document in place whoever created it.
+
+A profile is only written when the pump's profiles differ from the newest document tconnectsync
+wrote (or, if there is none, from the current one), so another uploader's later profile is not
+fought over on every cycle.
+"""
+import datetime as dt
+import logging
+
+from .. import timeutil
+from ..errors import ConfigError
+from .documents import ENTERED_BY
+
+logger = logging.getLogger(__name__)
+
+UTC = dt.timezone.utc
+PROFILE_MODE_SETTING = "NIGHTSCOUT_PROFILE_UPLOAD_MODE"
+PROFILE_MODES = ("add", "replace", "overwrite")
+DEFAULT_PROFILE_MODE = "add"
+PROFILE_HISTORY = 50                       # profile documents read to find our newest one
+CARBS_HR = DELAY = 20                      # Nightscout's defaults (3.0.3: NIGHTSCOUT_PROFILE_*_VALUE)
+
+
+def _counts(summary):
+    from .engine import FeatureCounts
+    return summary.counts.setdefault("PROFILES", FeatureCounts())
+
+
+def profile_documents(pump_settings, serial, tz, skip):
+    """(store, default profile name) from the pump's settings (spec 5.1), or None after telling
+    ``skip("PROFILES", reason)`` why."""
+    details, why = find_details(pump_settings, serial)
+    if details is None:
+        skip("PROFILES", why)
+        return None
+    store, default, problems = profile_store(details, tz.zone)
+    for p in problems:
+        skip("PROFILES", p)
+    if not store:
+        skip("PROFILES", "the pump's settings hold no usable profile")
+        return None
+    if default is None:
+        skip("PROFILES", "no pump profile is marked active (activeIdp); not uploaded")
+        return None
+    return store, default
+
+
+def find_details(settings, serial):
+    """``settings.details`` from the pumper answer, a pump, its settings or the details themselves."""
+    if not isinstance(settings, dict):
+        return None, "no pump settings (the pumper answer) were given"
+    if isinstance(settings.get("pumps"), list):
+        pumps = [p for p in settings["pumps"] if isinstance(p, dict)]
+        chosen = [p for p in pumps if str(p.get("serialNumber")) == str(serial)] or (pumps if len(pumps) == 1 else [])
+        if not chosen:
+            return None, "pump %s is not in the pumper answer" % serial
+        settings = chosen[0]
+    if "settings" in settings:
+        settings = settings.get("settings")
+        if not isinstance(settings, dict):
+            return None, "the pump has no settings uploaded yet"
+    if "details" in settings:
+        settings = settings.get("details")
+    if not isinstance(settings, dict) or not isinstance(settings.get("profiles"), dict):
+        return None, "the pump's settings have no profiles"
+    return settings, None
+
+
+def _segment_list(segments, key, scale):
+    return [{"time": "%02d:%02d" % divmod(s["startTime"], 60), "timeAsSeconds": s["startTime"] * 60,
+             "value": round(s[key] * scale, 3) if scale != 1 else s[key]} for s in segments]
+
+
+def _is_number(x):
+    return isinstance(x, (int, float)) and not isinstance(x, bool) and x >= 0
+
+
+def profile_store(details, timezone_name, carbs_hr=CARBS_HR, delay=DELAY):
+    """({name: Nightscout profile}, name of the active one, [problems]) from ``settings.details``.
+
+    Per segment: basal (U/h), sens (ISF, mg/dL/U), carbratio (g/U) and the pump's own
+    ``targetBg`` as target_low and target_high (spec 8: not the CGM alert thresholds).
+    """
+    profiles = details.get("profiles") or {}
+    active = profiles.get("activeIdp")
+    store, default, problems = {}, None, []
+    for p in profiles.get("profile") or []:
+        name = p.get("name") if isinstance(p, dict) else None
+        if not isinstance(name, str) or not name.strip():
+            problems.append("a pump profile without a name was skipped")
+            continue
+        segments, bad = [], False
+        for s in p.get("timeDependentSegments") or []:
+            keys = ("startTime", "basalRate", "isf", "carbRatio", "targetBg")
+            if not isinstance(s, dict) or not all(_is_number(s.get(k)) for k in keys) or \
+                    not isinstance(s["startTime"], int) or s["startTime"] >= 24 * 60:
+                bad = True
+                continue
+            if not any(s[k] for k in keys):
+                continue                            # an all-zero placeholder segment (spec 5.1)
+            segments.append(s)
+        if bad:
+            problems.append("profile %r: a malformed segment was skipped" % name)
+        segments.sort(key=lambda s: s["startTime"])
+        if not segments or segments[0]["startTime"] != 0:
+            problems.append("profile %r has no segment starting at midnight; not uploaded" % name)
+            continue
+        dia = p.get("insulinDuration")
+        entry = {"dia": round(dia / 60.0, 2) if _is_number(dia) and dia > 0 else None,
+                 "carbratio": _segment_list(segments, "carbRatio", 0.001),
+                 "carbs_hr": carbs_hr, "delay": delay,
+                 "sens": _segment_list(segments, "isf", 1),
+                 "basal": _segment_list(segments, "basalRate", 0.001),
+                 "target_low": _segment_list(segments, "targetBg", 1),
+                 "target_high": _segment_list(segments, "targetBg", 1),
+                 "timezone": timezone_name, "startDate": "1970-01-01T00:00:00.000Z", "units": "mg/dl"}
+        if entry["dia"] is None:
+            problems.append("profile %r has no insulin duration; not uploaded" % name)
+            continue
+        store[name] = entry
+        if p.get("idp") == active:
+            default = name
+    return store, default, problems
+
+
+def _canon(value):
+    """Profile values compared the way Nightscout stores them (one number type; "5.0" == 5)."""
+    if isinstance(value, dict):
+        return {k: _canon(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_canon(v) for v in value]
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, float)):
+        return round(float(value), 6)
+    if isinstance(value, str):
+        try:
+            return round(float(value), 6)
+        except ValueError:
+            return value
+    return value
+
+
+COMPARED_PROFILE_KEYS = ("dia", "carbratio", "sens", "basal", "target_low", "target_high", "timezone", "units",
+                         "carbs_hr", "delay")
+
+
+def same_profiles(doc, store, default):
+    """True when profile document ``doc`` already says what ``store``/``default`` say."""
+    if not isinstance(doc, dict) or not isinstance(doc.get("store"), dict) or doc.get("defaultProfile") != default:
+        return False
+    for name, entry in store.items():
+        have = doc["store"].get(name)
+        if not isinstance(have, dict):
+            return False
+        for key in COMPARED_PROFILE_KEYS:
+            mine = entry.get(key)
+            theirs = have.get(key)
+            if isinstance(mine, list) and isinstance(theirs, list):
+                mine = [(x.get("timeAsSeconds"), x.get("value")) for x in mine]
+                theirs = [(x.get("timeAsSeconds"), x.get("value")) if isinstance(x, dict) else x for x in theirs]
+            if _canon(mine) != _canon(theirs):
+                return False
+    return True
+
+
+def profile_mode(engine, mode=None):
+    mode = (mode or getattr(engine.config, "profile_upload_mode", None) or DEFAULT_PROFILE_MODE).strip().lower()
+    if mode not in PROFILE_MODES:
+        raise ConfigError("%s must be add, replace or overwrite, not %r." % (PROFILE_MODE_SETTING, mode))
+    return mode
+
+
+def profiles_handler(store, default, mode=None, now=None):
+    now_at = now
+
+    def run(engine, summary):
+        if getattr(summary, "_tandemsource_profiles_done", False):
+            return                              # the settings are the same for every chunk
+        summary._tandemsource_profiles_done = True
+        chosen = profile_mode(engine, mode)
+        counts = _counts(summary)
+        counts.fetched += len(store)
+        ns = engine.clients.nightscout
+        current = ns._call("GET", "api/v1/profile/current", "reading the current profile")
+        if not isinstance(current, dict) or not isinstance(current.get("store"), dict):
+            current = None
+        history = ns._call("GET", "api/v1/profile.json", "reading profile history",
+                           params=[("count", str(PROFILE_HISTORY))])
+        ours = None
+        if isinstance(history, list):
+            ours = next((d for d in history if isinstance(d, dict) and d.get("enteredBy") == ENTERED_BY), None)
+        if current is not None and current.get("enteredBy") == ENTERED_BY:
+            ours = current
+        reference = ours or current
+        if reference is not None and same_profiles(reference, store, default):
+            counts.unchanged += 1
+            return
+        merged = dict(current["store"]) if current else {}
+        merged.update(store)
+        now = timeutil.iso_utc(now_at or dt.datetime.now(UTC))
+        in_place = current is not None and (chosen == "overwrite"
+                                            or (chosen == "replace" and current.get("enteredBy") == ENTERED_BY))
+        if chosen == "replace" and current is not None and not in_place:
+            logger.info("Nightscout's current profile was not created by tconnectsync: adding a new profile "
+                        "document instead of replacing it (%s=overwrite replaces it)", PROFILE_MODE_SETTING)
+        if in_place:
+            doc = {k: v for k, v in current.items() if k not in ("mills",)}
+            doc.update(store=merged, defaultProfile=default, enteredBy=ENTERED_BY)
+            action, method = "update", "PUT"
+        else:
+            doc = {"defaultProfile": default, "store": merged, "startDate": now, "created_at": now,
+                   "units": "mg/dl", "enteredBy": ENTERED_BY}
+            action, method = "create", "POST"
+        if engine.pretend:
+            summary.plan.append((action, "PROFILES", doc))
+        else:
+            ns._call(method, "api/v1/profile", "%s the profile (active: %s)"
+                     % ("replacing" if in_place else "adding", default), body=doc)
+        if in_place:
+            counts.updated += 1
+        else:
+            counts.created += 1
+    run.store, run.default = store, default
+    return run
