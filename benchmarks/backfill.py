@@ -26,22 +26,33 @@ EMAIL, PASSWORD, SECRET = "bench@example.com", "bench-password", "bench-nightsco
 TZ = "America/New_York"
 
 
-def one_run(days, latency, end):
+def one_run(days, latency, end, api="legacy"):
     start = end - dt.timedelta(days=days - 1)
     tz = timeutil.get_zone(TZ)
     cutoff = timeutil.day_bounds_utc(end, tz)[1]
     scenario = make_scenario(start, end, tz_name=TZ, seed=11, cutoff=cutoff, boluses_per_day=10)
-    with TandemLegacySandbox(scenario, email=EMAIL, password=PASSWORD, latency=latency) as tandem, \
-            FakeNightscout(api_secret=SECRET, flavor="15.0.7") as ns:
+    if api == "source":
+        from tconnectsync.sandbox.tandemsource_server import TandemSourceSandbox
+        tandem = TandemSourceSandbox(scenario, email=EMAIL, password=PASSWORD, latency=latency)
+    else:
+        tandem = TandemLegacySandbox(scenario, email=EMAIL, password=PASSWORD, latency=latency)
+    import tempfile
+    with tandem, FakeNightscout(api_secret=SECRET, flavor="15.0.7") as ns:
         ns.latency = latency
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("TCONNECT", "NS_", "PUMP_"))}
-        env.update({"TCONNECT_API": "legacy", "TCONNECT_EMAIL": EMAIL, "TCONNECT_PASSWORD": PASSWORD, "PUMP_SERIAL_NUMBER": scenario.serial,
-                    "NS_URL": ns.url, "NS_SECRET": SECRET, "TIMEZONE_NAME": TZ,
-                    "TCONNECT_WEB_URL": tandem.web_url, "TCONNECT_WS2_URL": tandem.ws2_url,
-                    "TCONNECT_SERVICES_URL": tandem.services_url, "PYTHONPATH": REPO})
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("TCONNECT", "NS_", "PUMP_", "TANDEM"))}
+        env.update({"TCONNECT_API": api, "TCONNECT_EMAIL": EMAIL, "TCONNECT_PASSWORD": PASSWORD,
+                    "PUMP_SERIAL_NUMBER": scenario.serial, "NS_URL": ns.url, "NS_SECRET": SECRET, "TIMEZONE_NAME": TZ,
+                    "PYTHONPATH": REPO, "TCONNECTSYNC_TOKEN_FILE": os.path.join(tempfile.mkdtemp(), "tokens.json")})
+        if api == "source":
+            env.update({"TANDEM_SSO_URL": tandem.sso_url, "TCONNECT_SERVICES_URL": tandem.services_url,
+                        "TANDEM_SOURCE_URL": tandem.source_url})
+        else:
+            env.update({"TCONNECT_WEB_URL": tandem.web_url, "TCONNECT_WS2_URL": tandem.ws2_url,
+                        "TCONNECT_SERVICES_URL": tandem.services_url})
         t0 = time.monotonic()
+        features = ["BASAL", "BOLUS", "IOB"]
         proc = subprocess.run([sys.executable, os.path.join(REPO, "benchmarks", "_measure.py"),
-                               "--start-date", str(start), "--end-date", str(end)],
+                               "--start-date", str(start), "--end-date", str(end), "--features", *features],
                               env=env, capture_output=True, text=True)
         wall = time.monotonic() - t0
         if proc.returncode != 0:
@@ -60,10 +71,11 @@ def main():
     p.add_argument("--days", default="30,365", help="comma-separated backfill lengths (default 30,365)")
     p.add_argument("--latency", type=float, default=0.03, help="seconds added to every request (default 0.03)")
     p.add_argument("--end", type=dt.date.fromisoformat, default=dt.date(2024, 6, 30))
+    p.add_argument("--api", choices=("legacy", "source"), default="legacy", help="which Tandem API (default legacy)")
     args = p.parse_args()
     results = []
     for days in [int(d) for d in args.days.split(",")]:
-        r = one_run(days, args.latency, args.end)
+        r = one_run(days, args.latency, args.end, args.api)
         results.append(r)
         print("%4d days: %6.2f s wall, %4d requests (%s), peak RSS %.1f MB, %d documents in Nightscout" % (
             r["days"], r["wall_s"], r["total_requests"],
