@@ -43,6 +43,7 @@ from tconnectsync.sandbox import scenario as scen
 from tconnectsync.sandbox.tandemsource_events import CGM_HIGH, CGM_LOW, PumpEventLog
 # the HTTP plumbing (threaded server per host, closable; handler calling ``sandbox._handle``)
 from tconnectsync.sandbox.tconnect_server import _HostServer, _Response
+from .faults import FaultsMixin
 
 log = logging.getLogger(__name__)
 
@@ -140,8 +141,10 @@ def _parse_bound(value):
         return None
 
 
-class TandemSourceSandbox:
+class TandemSourceSandbox(FaultsMixin):
     """The three Tandem Source hosts on 127.0.0.1 (random free ports). See the module doc."""
+
+    HOSTS = HOSTS
 
     def __init__(self, scenario=None, fixtures_dir=None, region="US", email="demo@example.com",
                  password="demo-password", pumps=None, pumper_id=DEFAULT_PUMPER_ID, account_id=DEFAULT_ACCOUNT_ID,
@@ -260,63 +263,6 @@ class TandemSourceSandbox:
         return next(p for p in self.pumps if p.serial == serial)
 
     # ------------------------------------------------------------------ observability and faults
-
-    @property
-    def request_counts(self):
-        with self._lock:
-            return dict(self._counts)
-
-    @property
-    def request_log(self):
-        """``LoggedRequest(host, method, path, query, headers, status)`` per request: ``path`` as
-        sent (with its query string), ``query`` decoded; secrets in the query are ``***``;
-        headers are Origin, Referer, Content-Type and Authorization (scheme only)."""
-        with self._lock:
-            return list(self._log)
-
-    def reset_counts(self):
-        with self._lock:
-            self._counts = {h: 0 for h in HOSTS}
-            self._log = []
-
-    def _check_host(self, host):
-        if host not in HOSTS:
-            raise ValueError("unknown host %r (one of %s)" % (host, ", ".join(HOSTS)))
-
-    def fail_next(self, host, n=1, status=500, headers=None, body=None):
-        """The next ``n`` requests to ``host`` answer ``status``."""
-        self._check_host(host)
-        with self._lock:
-            self._faults[host].extend([("fail", status, headers, body)] * n)
-
-    def drop_next(self, host, n=1):
-        """The next ``n`` requests to ``host`` get their connection closed without an answer."""
-        self._check_host(host)
-        with self._lock:
-            self._faults[host].extend([("drop",)] * n)
-
-    def fail_when(self, predicate):
-        """``predicate(host, method, path, query)`` -> None, a status, or (status, headers, body),
-        asked for every request. Returns the predicate (for ``remove_fault``)."""
-        with self._lock:
-            self._predicates.append(predicate)
-        return predicate
-
-    def remove_fault(self, predicate):
-        with self._lock:
-            self._predicates.remove(predicate)
-
-    def clear_faults(self):
-        with self._lock:
-            for q in self._faults.values():
-                q.clear()
-            self._predicates = []
-
-    def expire_tokens(self):
-        """Every access token issued so far is expired from now on (401 until a new login)."""
-        with self._lock:
-            for entry in self._tokens.values():
-                entry[1] = float("-inf")
 
     def issue_token(self):
         """A valid bearer token without a login, for tests."""

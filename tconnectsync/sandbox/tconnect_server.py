@@ -29,6 +29,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from tconnectsync import timeutil
 from tconnectsync.sandbox import scenario as scen
+from .faults import FaultsMixin
 
 log = logging.getLogger(__name__)
 
@@ -539,8 +540,10 @@ class _HostServer:
 
 # ---------------------------------------------------------------------------- the sandbox
 
-class TandemLegacySandbox:
+class TandemLegacySandbox(FaultsMixin):
     """The three Tandem hosts on 127.0.0.1 (random free ports). See the module doc."""
+
+    HOSTS = HOSTS
 
     def __init__(self, scenario=None, fixtures_dir=None, email="demo@example.com", password="demo-password",
                  user_guid=DEFAULT_USER_GUID, latency=0.0, token_lifetime_s=8 * 3600, clock=time.time,
@@ -625,60 +628,6 @@ class TandemLegacySandbox:
         return self.scenario.serial if self.scenario is not None else "11111111"
 
     # ------------------------------------------------------------------ observability and faults
-
-    @property
-    def request_counts(self):
-        with self._lock:
-            return dict(self._counts)
-
-    @property
-    def request_log(self):
-        with self._lock:
-            return list(self._log)
-
-    def reset_counts(self):
-        with self._lock:
-            self._counts = {h: 0 for h in HOSTS}
-            self._log = []
-
-    def _check_host(self, host):
-        if host not in HOSTS:
-            raise ValueError("unknown host %r (one of %s)" % (host, ", ".join(HOSTS)))
-
-    def fail_next(self, host, n=1, status=500, headers=None, body=None):
-        """The next ``n`` requests to ``host`` answer ``status`` (default body per host)."""
-        self._check_host(host)
-        with self._lock:
-            self._faults[host].extend([("fail", status, headers, body)] * n)
-
-    def drop_next(self, host, n=1):
-        """The next ``n`` requests to ``host`` get their connection closed without an answer."""
-        self._check_host(host)
-        with self._lock:
-            self._faults[host].extend([("drop",)] * n)
-
-    def fail_when(self, predicate):
-        """``predicate(host, method, path, query)`` -> None, a status, or (status, headers, body),
-        asked for every request. Returns the predicate (for ``remove_fault``)."""
-        with self._lock:
-            self._predicates.append(predicate)
-        return predicate
-
-    def remove_fault(self, predicate):
-        with self._lock:
-            self._predicates.remove(predicate)
-
-    def clear_faults(self):
-        with self._lock:
-            for q in self._faults.values():
-                q.clear()
-            self._predicates = []
-
-    def expire_tokens(self):
-        """Every token issued so far is expired from now on (401 until the client logs in again)."""
-        with self._lock:
-            for entry in self._tokens.values():
-                entry[1] = float("-inf")
 
     def issue_token(self, kind="web"):
         """A valid bearer token without a login ("web" or "android"), for tests."""
