@@ -29,6 +29,7 @@ logger = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
 MAX_BACKOFF_S = 15 * 60
+MAX_CATCH_UP_DAYS = 30          # after a long outage or downtime, re-sync at most this far back
 CREDENTIALS_FIRST_BACKOFF_S = 5 * 60
 CREDENTIALS_MAX_BACKOFF_S = 60 * 60
 
@@ -73,7 +74,8 @@ class AutoUpdate:
         self.tz = config.tz
         self.marker = None                 # last poll marker seen
         self.retries_left = 0              # syncs still owed to a marker change with no new data yet
-        self.catch_up_from = None          # first day of a window that has not synced since a failure
+        self.sync_pending = False          # the last sync failed: sync again at the next poll
+        self.last_success = None           # the last successful sync (also read back from the status file)
         self.failures = 0                  # consecutive failures
         self.credential_failures = 0
         self.last_change = None            # when the marker last moved (new pump data uploaded)
@@ -84,6 +86,14 @@ class AutoUpdate:
             "interval_s": settings.interval_s, "started": self._iso(self.clock.now()),
             "counts": {"polls": 0, "syncs": 0, "failures": 0, "created": 0, "updated": 0},
         }
+        if settings.status_path:
+            previous = status_file.read(settings.status_path).get("last_success")
+            try:
+                self.last_success = timeutil.parse_iso_utc(previous) if previous else None
+            except ValueError:
+                self.last_success = None
+            if self.last_success:
+                self.status["last_success"] = self._iso(self.last_success)
 
     @staticmethod
     def _iso(instant):
@@ -127,7 +137,7 @@ class AutoUpdate:
                 self.last_change = now
                 self.status["last_change"] = self._iso(now)
                 self.no_data_warned = False
-            due = changed or self.retries_left > 0 or self.catch_up_from is not None
+            due = changed or self.retries_left > 0 or self.sync_pending
             if due:
                 self.status["state"] = "syncing"
                 wrote = self._sync()
@@ -159,24 +169,21 @@ class AutoUpdate:
             return self._failed(exc)
 
     def _window(self):
+        """The last ``days`` days ending today, reaching back to the day of the last successful
+        sync (at most 30 days) so that nothing uploaded during an outage or a stop is lost."""
         today = self.clock.now().astimezone(self.tz).date()
         start = today - dt.timedelta(days=self.settings.days)
-        if self.catch_up_from is not None and self.catch_up_from < start:
-            start = self.catch_up_from
+        if self.last_success is not None:
+            since = self.last_success.astimezone(self.tz).date()
+            start = min(start, max(since, today - dt.timedelta(days=MAX_CATCH_UP_DAYS)))
         return start, today
 
     def _sync(self):
         window = self._window()
         self.status["last_sync_started"] = self._iso(self.clock.now())
-        try:
-            summary = sync_once(self.config, self.clients, window, self.settings.features,
-                                pretend=self.settings.pretend, should_stop=self.stop.is_set)
-        except Stopped:
-            raise
-        except TconnectsyncError:
-            if self.catch_up_from is None:
-                self.catch_up_from = window[0]
-            raise
+        self.sync_pending = True
+        summary = sync_once(self.config, self.clients, window, self.settings.features,
+                            pretend=self.settings.pretend, should_stop=self.stop.is_set)
         self.status["counts"]["syncs"] += 1
         created = sum(c.created for c in summary.counts.values())
         updated = sum(c.updated for c in summary.counts.values())
@@ -184,12 +191,12 @@ class AutoUpdate:
         self.status["counts"]["updated"] += updated
         self.status["last_summary"] = summary.totals()
         if not summary.ok:
-            if self.catch_up_from is None:
-                self.catch_up_from = window[0]
             raise TconnectsyncError("some days could not be synced: %s" % "; ".join(
                 "%s..%s" % r for r in summary.failed_ranges()))
-        self.catch_up_from = None
-        self.status["last_success"] = self._iso(self.clock.now())
+        self.sync_pending = False
+        if not self.settings.pretend:
+            self.last_success = self.clock.now()
+        self.status["last_success"] = self._iso(self.last_success) if self.last_success else None
         logger.info("Synced %s..%s: %d created, %d updated", window[0], window[1], created, updated)
         return created + updated
 

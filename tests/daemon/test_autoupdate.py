@@ -92,19 +92,31 @@ def test_outages_back_off_and_nothing_is_lost(make_loop):
 
 
 def test_outage_longer_than_the_window_is_caught_up(make_loop):
-    loop = make_loop(D(2022, 5, 10, 20, 0), days_after=3)
+    loop = make_loop(D(2022, 5, 10, 20, 0), days_after=3, interval_s=900)
     loop.run(2)
-    loop.ns.down = True
-    while loop.clock.now() < loop.clock.now().replace(hour=0) + dt.timedelta(days=2):
+    loop.tandem.down = True                # Tandem unreachable for a day and a half
+    while loop.clock.now().astimezone(loop.tz) < loop.tz.localize(D(2022, 5, 12, 9, 0)):
         loop.run(1)
-        if loop.clock.now().astimezone(loop.tz).date() >= dt.date(2022, 5, 12) and \
-                loop.clock.now().astimezone(loop.tz).hour >= 12:
-            break
-    loop.ns.down = False
+    assert loop.loop.status["counts"]["failures"] > 10
+    loop.tandem.down = False
     loop.run(2)
     today = loop.clock.now().astimezone(loop.tz).date()
     assert today == dt.date(2022, 5, 12)
     # the days of the outage are there, although they left the rolling 1-day window
+    assert view(loop.ns.treatments()) == loop.fresh_view(dt.date(2022, 5, 9), today)
+
+
+def test_a_restarted_daemon_catches_up_from_its_status_file(make_loop, tmp_path):
+    from tconnectsync.sync.autoupdate import AutoUpdate, Settings
+    path = str(tmp_path / "status.json")
+    loop = make_loop(D(2022, 5, 10, 20, 0), days_after=3, status_path=path)
+    loop.run(2)
+    loop.clock.t += 40 * 3600              # the daemon is stopped for 40 hours
+    loop.scenario.set_cutoff(loop.clock.now())
+    again = AutoUpdate(loop.config, loop.clients, Settings(interval_s=300, days=1, status_path=path),
+                       clock=loop.clock, stop=loop.stop)
+    again.run(max_cycles=1)
+    today = loop.clock.now().astimezone(loop.tz).date()
     assert view(loop.ns.treatments()) == loop.fresh_view(dt.date(2022, 5, 9), today)
 
 
