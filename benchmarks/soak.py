@@ -82,6 +82,7 @@ def main():
         import logging
         logging.basicConfig(level=logging.WARNING)
         tracemalloc.start()
+        first_snapshot = None
         t0 = time.monotonic()
         checkpoints = sorted({min(args.cycles, c) for c in (100, 500, 1000, 2000, 3000, 4000, args.cycles)})
         done = 0
@@ -90,8 +91,15 @@ def main():
             loop.run(max_cycles=cp)
             done = cp
             stored = len(ns.treatments())
-            ns.clear()           # the fake Nightscout lives in this process: empty it, so what remains is ours
+            # The sandboxes live in this process: empty the fake Nightscout and both request logs,
+            # so what remains is the daemon's own.
+            ns.clear()
+            del ns.request_log[:]
+            with tandem._lock:
+                del tandem._log[:]
             gc.collect()
+            if cp == checkpoints[0]:
+                first_snapshot = tracemalloc.take_snapshot()
             traced, _ = tracemalloc.get_traced_memory()
             if base is None:
                 base = (rss_mb(), traced)
@@ -102,6 +110,10 @@ def main():
                       time.monotonic() - t0), flush=True)
         gc.collect()
         traced, _ = tracemalloc.get_traced_memory()
+        growth = tracemalloc.take_snapshot().compare_to(first_snapshot, "lineno")
+        print("largest growth by allocation site since cycle %d:" % checkpoints[0])
+        for stat in growth[:5]:
+            print("  %s" % stat)
         print("growth from cycle %d to %d: RSS %+.1f MB, traced Python memory %+.2f MB (the fake Nightscout "
               "is emptied at each checkpoint)" % (checkpoints[0], done, rss_mb() - base[0], (traced - base[1]) / 1e6))
 
