@@ -27,7 +27,7 @@ setup(
     extras_require={
         "web": WEB,
         # supervisor: the test that runs the README's supervisord program for real.
-        "test": ["pytest>=7", "supervisor>=4.2"] + WEB,
+        "test": ["pytest>=7", "pytest-timeout>=2.1", "supervisor>=4.2"] + WEB,
     },
     entry_points={"console_scripts": ["tconnectsync=tconnectsync.cli:main"]},
     classifiers=[
