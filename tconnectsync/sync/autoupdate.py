@@ -81,6 +81,7 @@ class AutoUpdate:
         self.last_change = None            # when the marker last moved (new pump data uploaded)
         self.no_data_warned = False
         self.cycles = 0
+        self.pending_delay = None          # seconds to wait before the next cycle
         self.status = {
             "version": __version__, "pid": os.getpid(), "backend": config.api, "features": list(settings.features),
             "interval_s": settings.interval_s, "started": self._iso(self.clock.now()),
@@ -106,17 +107,17 @@ class AutoUpdate:
                     self.settings.days, "" if self.settings.days == 1 else "s", " ".join(self.settings.features),
                     " (pretend)" if self.settings.pretend else "")
         while not self.stop.is_set() and (max_cycles is None or self.cycles < max_cycles):
+            # The wait the previous cycle asked for comes first, so that consecutive calls of
+            # run() (tests, benchmarks) behave as one continuous daemon.
+            if self.pending_delay is not None and self.clock.sleep(self.pending_delay, self.stop):
+                break
             self.cycles += 1
             try:
-                delay = self.cycle()
+                self.pending_delay = self.cycle()
             except Stopped:
                 break
-            self.status["next_poll"] = self._iso(self.clock.now() + dt.timedelta(seconds=delay))
+            self.status["next_poll"] = self._iso(self.clock.now() + dt.timedelta(seconds=self.pending_delay))
             self._save()
-            if self.stop.is_set() or (max_cycles is not None and self.cycles >= max_cycles):
-                break
-            if self.clock.sleep(delay, self.stop):
-                break
         self.status["state"] = "stopped"
         self._save()
         logger.info("Auto-update stopped after %d cycles", self.cycles)
@@ -191,8 +192,10 @@ class AutoUpdate:
         self.status["counts"]["updated"] += updated
         self.status["last_summary"] = summary.totals()
         if not summary.ok:
-            raise TconnectsyncError("some days could not be synced: %s" % "; ".join(
-                "%s..%s" % r for r in summary.failed_ranges()))
+            message = "some days could not be synced: %s" % "; ".join("%s..%s" % r for r in summary.failed_ranges())
+            if summary.retry_after:
+                raise RateLimited(message, summary.retry_after)
+            raise TconnectsyncError(message)
         self.sync_pending = False
         if not self.settings.pretend:
             self.last_success = self.clock.now()

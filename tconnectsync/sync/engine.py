@@ -12,7 +12,7 @@ import math
 
 from .. import nightscout as ns_module
 from ..api.common import LoginThrottled
-from ..errors import ConfigError, LoginError, NightscoutAuthError, TconnectsyncError
+from ..errors import ConfigError, LoginError, NightscoutAuthError, RateLimited, TconnectsyncError
 from .. import timeutil
 from . import iob
 
@@ -67,6 +67,7 @@ class Summary:
     failures: list = dataclasses.field(default_factory=list)      # ChunkFailure
     plan: list = dataclasses.field(default_factory=list)          # (action, feature, doc) with pretend
     chunks: int = 0
+    retry_after: float = None     # the longest Retry-After a remote asked for (HTTP 429), if any
 
     @property
     def ok(self):
@@ -234,6 +235,9 @@ class Engine:
             raise
         except Exception as exc:  # noqa: BLE001 - one chunk must never stop the others
             reason = _reason(exc)
+            limited = exc if isinstance(exc, RateLimited) else exc.__cause__
+            if isinstance(limited, RateLimited) and limited.retry_after:
+                summary.retry_after = max(summary.retry_after or 0, limited.retry_after)
             if c_start == c_end or isinstance(exc, WriteFailed):
                 # Day by day helps with Tandem's large-window failures, not with Nightscout's.
                 logger.error("Syncing %s failed: %s", c_start, reason)
