@@ -47,7 +47,8 @@ def _seconds(text):
 def build_parser():
     p = argparse.ArgumentParser(
         prog="tconnectsync",
-        description="Copy Tandem pump data (basal, boluses, IOB, pump events) from t:connect to Nightscout.")
+        description="Copy Tandem pump data (basal, boluses, IOB, pump events, profiles, CGM) from Tandem Source "
+                    "(or the legacy t:connect) to Nightscout. `tconnectsync web` serves the hosted web app.")
     p.add_argument("--version", action="version", version="tconnectsync %s" % __version__)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging (secrets stay hidden)")
     p.add_argument("--pretend", action="store_true",
