@@ -138,3 +138,14 @@ def day_bounds_utc(day, tz):
     start = localize(dt.datetime.combine(day, dt.time()), tz)
     end = localize(dt.datetime.combine(day + dt.timedelta(days=1), dt.time()), tz)
     return start, end
+
+
+def split_days(start, end, days):
+    """Consecutive inclusive (first, last) date ranges of at most ``days`` days covering [start, end]."""
+    out = []
+    first = start
+    while first <= end:
+        last = min(end, first + dt.timedelta(days=days - 1))
+        out.append((first, last))
+        first = last + dt.timedelta(days=1)
+    return out

@@ -94,13 +94,7 @@ def origin_of(url):
 
 def date_windows(start, end, max_days=MAX_WINDOW_DAYS):
     """Inclusive date windows of at most ``max_days`` days covering [start, end]."""
-    out = []
-    a = start
-    while a <= end:
-        b = min(end, a + dt.timedelta(days=max_days - 1))
-        out.append((a, b))
-        a = b + dt.timedelta(days=1)
-    return out
+    return timeutil.split_days(start, end, max_days)
 
 
 def model_label(entry):

@@ -2,7 +2,8 @@
 
 A sandbox class using ``FaultsMixin`` defines ``HOSTS`` (its host names) and keeps ``_lock``,
 ``_counts`` (host -> requests), ``_log``, ``_faults`` (host -> deque), ``_predicates`` and
-``_tokens`` (token -> [kind, expires_at]); its request handler consumes the faults.
+``_tokens`` (token -> [kind, expires_at]), ``_down`` (a set), ``_servers`` (host -> server with
+start/stop) and ``_running``; its request handler consumes the faults.
 """
 
 
@@ -62,3 +63,29 @@ class FaultsMixin:
         with self._lock:
             for entry in self._tokens.values():
                 entry[1] = float("-inf")
+
+    @property
+    def down(self):
+        """The hosts that refuse connections (a set; truthy when any is down)."""
+        return frozenset(self._down)
+
+    @down.setter
+    def down(self, value):
+        if value is True:
+            value = set(self.HOSTS)
+        elif value is False or value is None:
+            value = set()
+        elif isinstance(value, str):
+            value = {value}
+        for host in self.HOSTS:
+            self.set_down(host, host in set(value))
+
+    def set_down(self, host, flag=True):
+        self._check_host(host)
+        if flag:
+            self._down.add(host)
+            self._servers[host].stop()
+        else:
+            self._down.discard(host)
+            if self._running:
+                self._servers[host].start()

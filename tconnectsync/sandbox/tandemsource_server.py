@@ -275,31 +275,6 @@ class TandemSourceSandbox(FaultsMixin):
             self._forge = {"wrong_key": wrong_key, "claims": dict(claims)}
 
     @property
-    def down(self):
-        return frozenset(self._down)
-
-    @down.setter
-    def down(self, value):
-        if value is True:
-            value = set(HOSTS)
-        elif value is False or value is None:
-            value = set()
-        elif isinstance(value, str):
-            value = {value}
-        for host in HOSTS:
-            self.set_down(host, host in set(value))
-
-    def set_down(self, host, flag=True):
-        self._check_host(host)
-        if flag:
-            self._down.add(host)
-            self._servers[host].stop()
-        else:
-            self._down.discard(host)
-            if self._running:
-                self._servers[host].start()
-
-    @property
     def locked_out(self):
         with self._lock:
             return self._is_locked(self.clock())

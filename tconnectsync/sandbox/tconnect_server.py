@@ -634,32 +634,6 @@ class TandemLegacySandbox(FaultsMixin):
         return self._issue_token(kind)
 
     @property
-    def down(self):
-        """The hosts that refuse connections (a set; truthy when any is down)."""
-        return frozenset(self._down)
-
-    @down.setter
-    def down(self, value):
-        if value is True:
-            value = set(HOSTS)
-        elif value is False or value is None:
-            value = set()
-        elif isinstance(value, str):
-            value = {value}
-        for host in HOSTS:
-            self.set_down(host, host in set(value))
-
-    def set_down(self, host, flag=True):
-        self._check_host(host)
-        if flag:
-            self._down.add(host)
-            self._servers[host].stop()
-        else:
-            self._down.discard(host)
-            if self._running:
-                self._servers[host].start()
-
-    @property
     def locked_out(self):
         with self._lock:
             return self._is_locked(self.clock())

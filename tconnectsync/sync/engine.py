@@ -123,13 +123,7 @@ class Clients:
 
 
 def split_window(start, end, days):
-    chunks = []
-    cur = start
-    while cur <= end:
-        last = min(end, cur + dt.timedelta(days=days - 1))
-        chunks.append((cur, last))
-        cur = last + dt.timedelta(days=1)
-    return chunks
+    return timeutil.split_days(start, end, days)
 
 
 def _same(a, b):
