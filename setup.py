@@ -13,7 +13,7 @@ setup(
     long_description=long_description,
     long_description_content_type="text/markdown",
     license="MIT",
-    python_requires=">=3.9",
+    python_requires=">=3.10",
     packages=find_packages(include=["tconnectsync", "tconnectsync.*"]),
     include_package_data=True,
     package_data={"tconnectsync": ["web/templates/*.html", "parser/data/*.json"]},
@@ -32,6 +32,11 @@ setup(
     entry_points={"console_scripts": ["tconnectsync=tconnectsync.cli:main"]},
     classifiers=[
         "Programming Language :: Python :: 3",
+        "Programming Language :: Python :: 3 :: Only",
+        "Programming Language :: Python :: 3.10",
+        "Programming Language :: Python :: 3.11",
+        "Programming Language :: Python :: 3.12",
+        "Programming Language :: Python :: 3.13",
         "Operating System :: OS Independent",
     ],
 )
