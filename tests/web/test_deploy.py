@@ -163,3 +163,18 @@ def test_newest_treatment_skips_announcements_others_and_the_future(flavor):
                                   doc(-5, enteredBy="xDrip"), doc(+120)])
         found = client.newest_treatment(before=now)
         assert found["created_at"].startswith((now - dt.timedelta(minutes=90)).strftime("%Y-%m-%dT%H:%M"))
+
+
+def test_the_lock_holds_every_runtime_and_web_dependency_of_setup_py():
+    """Pipfile.lock pins the project's dependencies, which come from setup.py: a dependency added
+    there needs `pipenv lock` too (the Pipfile's hash does not change), or Heroku and the Docker
+    image would lack it."""
+    from importlib.metadata import requires
+    lock = json.loads(read("Pipfile.lock"))
+    locked = {re.sub(r"[-_.]+", "-", name).lower() for name in lock["default"]}
+    for requirement in requires("tconnectsync"):
+        name, _, marker = requirement.partition(";")
+        if "extra" in marker and "web" not in marker:
+            continue
+        name = re.sub(r"[-_.]+", "-", re.split(r"[\s\[<>=!~]", name.strip())[0]).lower()
+        assert name in locked, "%s is in setup.py but not in Pipfile.lock: run `pipenv lock`" % name
