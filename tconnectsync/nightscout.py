@@ -345,6 +345,33 @@ class NightscoutClient:
                                   % (what, type(body).__name__))
         return [doc for doc in body if isinstance(doc, dict)]
 
+    def newest_treatment(self, before, entered_by=ENTERED_BY, skip_event_types=("Announcement",), look_at=20):
+        """The newest treatment by ``entered_by`` with ``created_at <= before`` (a datetime), or None.
+
+        One request: the server's newest ``look_at`` documents (its default order is newest
+        first), skipping ``skip_event_types`` (our announcements are stamped when posted, not by
+        a pump record). ``before`` keeps a pump clock set in the future from answering "now"
+        forever; the explicit range also lifts the server's implicit 4-day window.
+        """
+        params = [("find[created_at][$gte]", "1970-01-01T00:00:00.000Z"),
+                  ("find[created_at][$lte]", iso_utc(before))]
+        if entered_by is not None:
+            params.append(("find[enteredBy]", _exact(entered_by)))
+        params.append(("count", str(max(1, int(look_at)))))
+        what = "reading the newest treatment by %s" % (entered_by or "anyone")
+        body = self._call("GET", "api/v1/treatments.json", what, params=params)
+        if not isinstance(body, list):
+            raise NightscoutError("Nightscout answered %s with %s instead of a list."
+                                  % (what, type(body).__name__ if body is not None else "null"))
+        newest, newest_at = None, None
+        for doc in body:
+            if not isinstance(doc, dict) or doc.get("eventType") in skip_event_types:
+                continue
+            at = _parse_instant(doc.get("created_at"))
+            if at is not None and (newest_at is None or at > newest_at):
+                newest, newest_at = doc, at
+        return newest
+
     def upload_treatments(self, docs):
         """POST ``docs`` in batches of at most ``batch_size``; returns how many were sent."""
         docs = list(docs)

@@ -12,12 +12,14 @@ import logging
 import os
 import platform
 import threading
+import time
 
 from flask import Flask, jsonify, render_template, request
 
 from .. import __version__, logs, status
 from ..config import load_config
 from ..errors import ConfigError, TconnectsyncError
+from . import health as health_module
 from . import runner as runner_module
 from .runner import Runner, make_scrub, now_utc, parse_iso, sync_window
 from .settings import features_for, load_web_settings, parse_days, parse_features, parse_pretend
@@ -31,6 +33,9 @@ NO_SECRET = ("TCONNECTSYNC_HEROKU_SECRET is not set, so this URL is closed: set 
 MISSING_SECRET = ("This URL needs the secret: add ?secret=<TCONNECTSYNC_HEROKU_SECRET> to it, or send an "
                   "'Authorization: Bearer <TCONNECTSYNC_HEROKU_SECRET>' header.")
 WRONG_SECRET = "The secret is wrong: it must equal the app's TCONNECTSYNC_HEROKU_SECRET setting."
+NS_LOOKUP_TTL_S = 300       # /health without a sync of its own asks Nightscout at most this often
+NS_LOOKUP_RETRY_S = 60      # ... or this often while Nightscout has no answer
+NS_LOOKUP_TIMEOUT = (3, 5)  # seconds to connect, to read: the page never waits longer
 SHUTDOWN_WAIT_S = 20         # a stopping worker lets its sync finish: within Heroku's 30 s and the Procfile's
 
 
@@ -54,6 +59,8 @@ class WebState:
         self.scheduler = None
         self.check_lock = threading.Lock()
         self._leader_fd = None
+        self._ns_lock = threading.Lock()
+        self._ns_newest = None          # (instant or None, monotonic expiry)
 
     # ------------------------------------------------------------------ the interval job
 
@@ -126,18 +133,72 @@ class WebState:
     # ------------------------------------------------------------------ health
 
     def health(self, now=None):
+        """``/health``'s answer. Without a successful sync in the status file (a fresh Heroku dyno
+        starts with an empty state folder), the newest document tconnectsync wrote to Nightscout
+        stands in for it, labelled ``"last_success_from": "nightscout"``."""
         now = now or now_utc()
         state = status.read(self.web.status_path)
         last_success = parse_iso(state.get("last_success"))
         last_data = parse_iso(state.get("last_data"))
+        source = None
         if last_success is None:
-            verdict = "never"
-        elif (now - last_success).total_seconds() > self.web.health_max_age_mins * 60:
-            verdict = "stale"
-        else:
-            verdict = "ok"
-        return {"status": verdict, "last_success": runner_module.iso(last_success),
+            newest = self.newest_in_nightscout(now)
+            if newest is not None:
+                last_success, source = newest, "nightscout"
+                last_data = last_data or newest
+        body = {"status": health_module.verdict(last_success, now, self.web.health_max_age_mins),
+                "last_success": runner_module.iso(last_success),
                 "data_age_seconds": round((now - last_data).total_seconds()) if last_data else None}
+        if source:
+            body["last_success_from"] = source
+        return body
+
+    def newest_in_nightscout(self, now):
+        """The time of the newest treatment tconnectsync wrote to Nightscout, or None.
+
+        Asked at most once per NS_LOOKUP_TTL_S (NS_LOOKUP_RETRY_S after a failure or no answer),
+        with short timeouts and no retries; while another request is asking, the cached answer
+        is used, so the page never waits on Nightscout for more than one bounded request."""
+        cached = self._ns_newest
+        if cached is not None and time.monotonic() < cached[1]:
+            return cached[0]
+        if not self._ns_lock.acquire(blocking=False):
+            return cached[0] if cached else None
+        try:
+            value, ttl = self._ask_nightscout(now), NS_LOOKUP_TTL_S
+            if value is None:
+                ttl = NS_LOOKUP_RETRY_S
+            self._ns_newest = (value, time.monotonic() + ttl)
+            return value
+        finally:
+            self._ns_lock.release()
+
+    def _ask_nightscout(self, now):
+        from ..http import HttpClient
+        from ..nightscout import NightscoutClient
+        try:
+            config = load_config(self.environ)
+        except ConfigError:
+            return None                     # the page shows the settings problem
+        logs.protect(config.secrets())
+        http = HttpClient("Nightscout", timeout=NS_LOOKUP_TIMEOUT, attempts=1)
+        client = NightscoutClient(config.ns_url, config.ns_secret, http=http)
+        try:
+            doc = client.newest_treatment(before=now + dt.timedelta(minutes=10))
+        except TconnectsyncError as exc:
+            logger.warning("Could not read the newest tconnectsync treatment from Nightscout: %s", exc)
+            return None
+        except Exception as exc:  # noqa: BLE001 - health must answer whatever Nightscout does
+            logger.warning("Could not read the newest tconnectsync treatment from Nightscout: unexpected %s",
+                           type(exc).__name__)
+            return None
+        finally:
+            http.close()
+        if doc is None:
+            return None
+        logger.info("No successful sync recorded here yet: the newest tconnectsync treatment in Nightscout "
+                    "is from %s", doc.get("created_at"))
+        return parse_iso(doc.get("created_at"))
 
 
 def create_app(environ=None, runner=None, start_scheduler=True, configure_logging=True):

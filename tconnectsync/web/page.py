@@ -98,6 +98,7 @@ def page_context(state, authorized=False, now=None):
         "health": health,
         "health_max_age": human(web.health_max_age_mins * 60),
         "last_success": local(last_success), "last_success_ago": ago(last_success),
+        "last_success_from_nightscout": health.get("last_success_from") == "nightscout",
         "data_age": human(health["data_age_seconds"]) if health["data_age_seconds"] is not None else None,
         "running": running,
         "runs": runs,
