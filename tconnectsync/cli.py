@@ -9,12 +9,13 @@ import traceback
 
 from . import __version__, logs
 from .config import FEATURES, check_features, default_features, load_config
-from .errors import ConfigError, TconnectsyncError
+from .errors import ConfigError, TconnectsyncError, TransientError
+from .sync.window import DEFAULT_DAYS, last_days, today_in
 
 logger = logging.getLogger(__name__)
 
-# Settings whose presence means "the user configured tconnectsync" (else: the demo runs).
-IDENTITY_SETTINGS = ("TCONNECT_EMAIL", "TCONNECT_PASSWORD", "PUMP_SERIAL_NUMBER", "NS_URL", "NS_SECRET", "API_SECRET")
+# Flags that are not a mode: `tconnectsync -v` with no settings on a terminal still shows the demo.
+PLAIN_WORDS = ("-v", "--verbose")
 
 
 def _date(text):
@@ -54,7 +55,8 @@ def build_parser():
     p.add_argument("--pretend", action="store_true",
                    help="read Tandem and Nightscout and print the plan, writing nothing")
     p.add_argument("--days", type=_days, default=None,
-                   help="sync the last N days, ending today in TIMEZONE_NAME (default 1)")
+                   help="sync N calendar days ending today in TIMEZONE_NAME: 1 is today only; "
+                        "the default %d is yesterday and today" % DEFAULT_DAYS)
     p.add_argument("--start-date", type=_date, help="first pump-local day of a backfill (YYYY-MM-DD)")
     p.add_argument("--end-date", type=_date, help="last pump-local day of a backfill (YYYY-MM-DD, inclusive)")
     p.add_argument("--features", nargs="+", choices=FEATURES, default=None, metavar="FEATURE",
@@ -70,10 +72,10 @@ def build_parser():
                    help="with --auto-update: seconds between polls (AUTOUPDATE_INTERVAL, default 300)")
     p.add_argument("--status-file", default=None,
                    help="with --auto-update: where to write the status file (TCONNECTSYNC_STATUS_FILE, "
-                        "default ~/.local/state/tconnectsync/status.json)")
+                        "default status.json in $XDG_STATE_HOME/tconnectsync, i.e. ~/.local/state/tconnectsync)")
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--auto-update", action="store_true",
-                      help="keep running: poll Tandem and sync the last --days days whenever the pump uploads")
+                      help="keep running: poll Tandem and sync the --days days ending today whenever the pump uploads")
     mode.add_argument("--check-login", action="store_true",
                       help="check the settings, the Tandem logins and Nightscout, then exit")
     mode.add_argument("--demo", action="store_true",
@@ -95,18 +97,62 @@ def validate_args(parser, args):
 
 
 def window_for(args, tz, now=None):
-    """(start, end) pump-local dates: the explicit dates, or the last N days ending today."""
+    """(start, end) pump-local dates: the explicit dates, or --days calendar days ending today
+    (default: yesterday and today)."""
     if args.start_date is not None:
         return args.start_date, args.end_date
-    now = now or dt.datetime.now(dt.timezone.utc)
-    today = now.astimezone(tz).date()
-    return today - dt.timedelta(days=args.days or 1), today
+    return last_days(today_in(tz, now), args.days)
 
 
-def has_any_settings(environ):
-    from .config import read_settings
-    settings, _ = read_settings(environ)
-    return any((settings.get(name) or "").strip() for name in IDENTITY_SETTINGS)
+def has_any_settings(environ, **read_kw):
+    from .config import has_any_settings as any_set, read_settings
+    settings, _ = read_settings(environ, **read_kw)
+    return any_set(settings)
+
+
+def is_plain(words):
+    """A bare `tconnectsync` (only -v): the one form that may show the demo without --demo."""
+    return all(w in PLAIN_WORDS for w in words)
+
+
+def is_interactive(stdin=None, stdout=None):
+    stdin, stdout = stdin or sys.stdin, stdout or sys.stdout
+    try:
+        return stdin.isatty() and stdout.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def no_settings_error(environ):
+    """The ConfigError for a run with no settings at all: what is missing, where we looked."""
+    from .config import missing_settings, no_settings_sentence, read_settings
+    settings, lookup = read_settings(environ)
+    return ConfigError(no_settings_sentence(missing_settings(settings), lookup))
+
+
+def exit_code_for(summary):
+    """(code, sentence) for a finished one-shot run. 0 when everything synced; when nothing could
+    be synced because every failure had the same kind of cause, that cause's code (4: a remote kept
+    failing, 5: Tandem answered something unusable, 6: Nightscout refused); else 1 (some days failed)."""
+    if summary.ok:
+        return 0, None
+    days = (summary.end - summary.start).days + 1
+    failed = sum((b - a).days + 1 for a, b in summary.failed_ranges())
+    ranges = ", ".join("%s..%s" % r if r[0] != r[1] else str(r[0]) for r in summary.failed_ranges())
+    if failed >= days:
+        errors = [f.error for f in summary.failures]
+        codes = {getattr(e, "exit_code", 1) if isinstance(e, TconnectsyncError) else 1 for e in errors}
+        if len(codes) == 1 and codes != {1}:
+            code = codes.pop()
+            if code == TransientError.exit_code:
+                remotes = sorted({getattr(e, "remote", None) or "a remote" for e in errors})
+                return code, ("nothing could be synced: %s kept failing for every day of %s..%s (%s); "
+                              "try again later, it is not a problem with your settings."
+                              % (" and ".join(remotes), summary.start, summary.end, summary.failures[-1].reason))
+            return code, ("nothing could be synced for %s..%s: %s"
+                          % (summary.start, summary.end, summary.failures[-1].reason))
+        return 1, "nothing could be synced for %s..%s; the reasons are listed above." % (summary.start, summary.end)
+    return 1, "some days could not be synced (%s); re-run the dates listed above." % ranges
 
 
 def format_summary(summary, tz_name, verbose=False):
@@ -149,11 +195,17 @@ def run(argv=None, environ=None):
     validate_args(parser, args)
     logs.setup(args.verbose)
     try:
-        if args.demo or not has_any_settings(environ):
+        if args.demo:
             from . import demo
-            if not args.demo:
-                print("No tconnectsync settings found (TCONNECT_EMAIL, NS_URL, ...): running the built-in demo.\n"
-                      "Copy .env.example to .env and fill it in to sync your own pump.")
+            return demo.run(args, environ)
+        if not has_any_settings(environ):
+            # The demo only for a person at a terminal typing the bare command (the README's first
+            # command); under cron, supervisord or systemd a missing .env must not look healthy.
+            if not (is_plain(words) and is_interactive()):
+                raise no_settings_error(environ)
+            from . import demo
+            print("No tconnectsync settings found (TCONNECT_EMAIL, NS_URL, ...): running the built-in demo.\n"
+                  "Copy .env.example to .env (or ~/.config/tconnectsync/.env) and fill it in to sync your own pump.")
             return demo.run(args, environ)
         if args.api:
             environ["TCONNECT_API"] = args.api
@@ -194,7 +246,7 @@ def autoupdate_command(config, args, environ, clock=None, max_cycles=None):
     if interval < 60:
         logger.warning("Polling every %d s: Tandem sees a request that often; 60 s or more is kinder.", interval)
     path = args.status_file or config.status_file or str(status.default_path(environ))
-    settings = Settings(interval_s=interval, days=args.days or 1, features=tuple(args.features),
+    settings = Settings(interval_s=interval, days=args.days or DEFAULT_DAYS, features=tuple(args.features),
                         pretend=args.pretend, no_data_minutes=config.no_data_minutes,
                         announce_no_data=config.announce_no_data, status_path=path)
     clock = clock or SystemClock()
@@ -242,10 +294,10 @@ def sync_command(config, args, clients=None, out=None):
         if own:
             close_clients(clients)
     print(format_summary(summary, config.timezone_name, args.verbose), file=out)
-    if not summary.ok:
-        print("tconnectsync: some days could not be synced; re-run the dates listed above.", file=sys.stderr)
-        return 1
-    return 0
+    code, sentence = exit_code_for(summary)
+    if sentence:
+        print("tconnectsync: %s" % logs.redact(sentence), file=sys.stderr)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

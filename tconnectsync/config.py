@@ -1,18 +1,31 @@
 """Settings, validated once into a frozen ``Config``.
 
-Lookup per setting: the process environment, else a ``.env`` file in the current directory,
-else ``~/.config/tconnectsync/.env``. The environment wins over a file. Nothing here reads the
-environment at import time; ``load_config`` is called with explicit inputs.
+Where settings come from, key by key (each key from the first place that has a non-empty value):
+
+1. the process environment,
+2. ``.env`` in the current directory,
+3. ``$XDG_CONFIG_HOME/tconnectsync/.env`` (default ``~/.config/tconnectsync/.env``).
+
+An empty value (``NS_SECRET=``) counts as unset, so it never hides a value from a later place.
+State files (the Tandem Source token cache, the daemon's status file, the web app's state) live in
+``state_dir``: ``TCONNECTSYNC_STATE_DIR``, else ``$XDG_STATE_HOME/tconnectsync`` (default
+``~/.local/state/tconnectsync``). Nothing here reads the environment at import time;
+``load_config`` is called with explicit inputs.
 """
 import dataclasses
+import ipaddress
+import logging
 import os
 import pathlib
+import stat
 import urllib.parse
 
 from dotenv import dotenv_values
 
 from . import timeutil
 from .errors import ConfigError
+
+logger = logging.getLogger(__name__)
 
 DEFAULT_WEB_URL = "https://tconnect.tandemdiabetes.com/"
 DEFAULT_WS2_URL = "https://tconnectws2.tandemdiabetes.com/"
@@ -45,8 +58,8 @@ SOURCE_HOSTS = {
     "EU": ("https://sso.tandemdiabetes.com/", "https://tdcservices.eu.tandemdiabetes.com/",
            "https://source.eu.tandemdiabetes.com/"),
 }
-DEFAULT_TOKEN_FILE = "~/.local/state/tconnectsync/tandem-source-tokens.json"
-
+TOKEN_FILE_NAME = "tandem-source-tokens.json"
+STATUS_FILE_NAME = "status.json"
 SECRET_SETTINGS = ("TCONNECT_PASSWORD", "NS_SECRET", "API_SECRET")
 
 
@@ -65,12 +78,12 @@ class Config:
     region: str = "US"
     sso_url: str = SOURCE_HOSTS["US"][0]
     source_url: str = SOURCE_HOSTS["US"][2]
-    token_file: str = DEFAULT_TOKEN_FILE
+    token_file: str = ""               # "" = no token cache (load_config fills in the default)
     chunk_days: int = 2
     autoupdate_interval: float = 300.0
     no_data_minutes: float = 60.0
     announce_no_data: bool = False
-    status_file: str = ""
+    status_file: str = ""              # load_config fills in the default
     profile_upload_mode: str = "add"
     ns_batch_size: int = 1000
     http_timeout: float = 60.0
@@ -84,33 +97,176 @@ class Config:
         return tuple(s for s in (self.password, self.ns_secret) if s)
 
 
-def find_env_file(cwd=None, home=None):
-    """The .env file that supplies settings the environment lacks, or None."""
+# What a sync cannot do without (PUMP_SERIAL_NUMBER too, with TCONNECT_API=legacy), in the order named.
+REQUIRED_TANDEM = ("TCONNECT_EMAIL", "TCONNECT_PASSWORD")
+REQUIRED_NIGHTSCOUT = ("NS_URL", "NS_SECRET")
+# Settings whose presence means "the user has started configuring tconnectsync".
+IDENTITY_SETTINGS = ("TCONNECT_EMAIL", "TCONNECT_PASSWORD", "PUMP_SERIAL_NUMBER", "NS_URL", "NS_SECRET", "API_SECRET")
+HINTS = {
+    "TCONNECT_EMAIL": "set it to the e-mail address you log in to Tandem Source (or t:connect) with.",
+    "TCONNECT_PASSWORD": "set it to your Tandem Source (or t:connect) password.",
+    "PUMP_SERIAL_NUMBER": "set it to your pump's serial number (on the back of the pump).",
+    "NS_URL": "set it to your Nightscout site's address, e.g. https://example.herokuapp.com/.",
+    "NS_SECRET": "set it to your Nightscout API_SECRET (or set API_SECRET).",
+    "TIMEZONE_NAME": "set it to the time zone your pump's clock follows, e.g. America/New_York.",
+}
+# Zones that are a fixed offset and read like a region's standard time: the pump's clock almost
+# certainly follows a region with daylight saving. UTC and its aliases are a deliberate choice.
+UTC_NAMES = frozenset(n.lower() for n in ("UTC", "UCT", "Zulu", "Universal", "GMT", "GMT0", "GMT+0", "GMT-0",
+                                          "Greenwich"))
+STANDARD_TIME_NAMES = frozenset(("est", "mst", "hst"))
+
+
+def _home(environ, home=None):
+    if home is not None:
+        return pathlib.Path(home)
+    value = (environ.get("HOME") or "").strip()
+    return pathlib.Path(value) if value else pathlib.Path(os.path.expanduser("~"))
+
+
+def _xdg(environ, name, default_parts, home=None):
+    """An XDG base directory: the variable when it is an absolute path (the spec ignores others),
+    else its default under the home directory."""
+    value = (environ.get(name) or "").strip()
+    if value and os.path.isabs(value):
+        return pathlib.Path(value)
+    return _home(environ, home).joinpath(*default_parts)
+
+
+def expand_user(value, environ, home=None):
+    """``~`` and ``~/...`` expanded with the HOME of ``environ`` (not of this process)."""
+    value = value.strip()
+    if value == "~" or value.startswith("~/"):
+        return str(_home(environ, home)) + value[1:]
+    return os.path.expanduser(value)
+
+
+def config_dir(environ, home=None):
+    """``$XDG_CONFIG_HOME/tconnectsync`` (default ``~/.config/tconnectsync``)."""
+    return _xdg(environ, "XDG_CONFIG_HOME", (".config",), home) / "tconnectsync"
+
+
+def state_dir(settings, home=None):
+    """The one place state-file defaults come from: ``TCONNECTSYNC_STATE_DIR``, else
+    ``$XDG_STATE_HOME/tconnectsync`` (default ``~/.local/state/tconnectsync``)."""
+    explicit = (settings.get("TCONNECTSYNC_STATE_DIR") or "").strip()
+    if explicit:
+        return pathlib.Path(expand_user(explicit, settings, home))
+    return _xdg(settings, "XDG_STATE_HOME", (".local", "state"), home) / "tconnectsync"
+
+
+def state_file(settings, setting, filename, home=None):
+    """A state file's path: the explicit ``setting`` when set, else ``filename`` in ``state_dir``."""
+    explicit = (settings.get(setting) or "").strip()
+    if explicit:
+        return pathlib.Path(expand_user(explicit, settings, home))
+    return state_dir(settings, home) / filename
+
+
+def settings_files(environ, cwd=None, home=None):
+    """The settings files looked in, in order: ./.env, then the user's config folder."""
     cwd = pathlib.Path(cwd or os.getcwd())
-    home = pathlib.Path(home or os.path.expanduser("~"))
-    for candidate in (cwd / ".env", home / ".config" / "tconnectsync" / ".env"):
-        if candidate.is_file():
-            return candidate
-    return None
+    return (cwd / ".env", config_dir(environ, home) / ".env")
+
+
+@dataclasses.dataclass(frozen=True)
+class Lookup:
+    """Where the settings were looked for and found."""
+    looked_in: tuple = ()          # the settings files, in lookup order (whether they exist or not)
+    read: tuple = ()               # those that existed and were read
+    origin: dict = dataclasses.field(default_factory=dict)   # setting -> "environment" or a file path
+    warnings: tuple = ()           # e.g. a settings file with a secret that others can read
+
+    def places(self):
+        """'the environment, /a/.env, /b/.env': every place looked in, for a sentence."""
+        return ", ".join(["the environment"] + [str(p) for p in self.looked_in])
+
+
+def _read_file(path):
+    try:
+        values = dotenv_values(path, interpolate=False)
+    except OSError as exc:
+        raise ConfigError("Could not read the settings file %s (%s): check its permissions."
+                          % (path, exc.strerror)) from None
+    return {k: v for k, v in values.items() if v is not None and v.strip() != ""}
+
+
+def _readable_by_others(path):
+    try:
+        return bool(os.stat(path).st_mode & (stat.S_IRGRP | stat.S_IROTH))
+    except OSError:
+        return False
 
 
 def read_settings(environ=None, env_file=None, cwd=None, home=None):
-    """Merge the .env file (if any) under the environment. Returns (settings, source_path)."""
+    """Merge the environment over the settings files, key by key. Returns (settings, Lookup).
+
+    ``env_file`` replaces the two default files by one. Empty values count as unset."""
     environ = dict(os.environ if environ is None else environ)
-    path = env_file if env_file is not None else find_env_file(cwd, home)
-    merged = {}
-    if path:
-        try:
-            values = dotenv_values(path, interpolate=False)
-        except OSError as exc:
-            raise ConfigError("Could not read the settings file %s (%s): check its permissions."
-                              % (path, exc.strerror)) from None
-        merged.update({k: v for k, v in values.items() if v is not None})
-    merged.update(environ)
-    return merged, path
+    candidates = (pathlib.Path(env_file),) if env_file is not None else settings_files(environ, cwd, home)
+    merged, origin, read, warnings = {}, {}, [], []
+    for path in reversed(candidates):            # the lowest priority first; later ones win
+        if not path.is_file():
+            continue
+        values = _read_file(path)
+        read.insert(0, path)
+        merged.update(values)
+        origin.update({k: str(path) for k in values})
+        held = [k for k in SECRET_SETTINGS if k in values]
+        if held and _readable_by_others(path):
+            warnings.append("The settings file %s holds %s and other users can read it: run `chmod 600 %s`."
+                            % (path, " and ".join(held), path))
+    for key, value in environ.items():
+        if value is not None and str(value).strip() != "":
+            merged[key] = value
+            origin[key] = "environment"
+    return merged, Lookup(looked_in=tuple(candidates), read=tuple(read), origin=origin, warnings=tuple(warnings))
 
 
-def _url(settings, name, default=None):
+def has_any_settings(settings):
+    """True when any setting that identifies an account or a site is set."""
+    return any((settings.get(name) or "").strip() for name in IDENTITY_SETTINGS)
+
+
+def missing_settings(settings, require=("tandem", "nightscout")):
+    """The required settings that are not set (fallbacks considered: API_SECRET, TZ)."""
+    def unset(name):
+        return not (settings.get(name) or "").strip()
+    api = (settings.get("TCONNECT_API") or "source").strip().lower()
+    names = []
+    if "tandem" in require:
+        names += list(REQUIRED_TANDEM)
+        if api == "legacy":
+            names.append("PUMP_SERIAL_NUMBER")
+    if "nightscout" in require:
+        names += list(REQUIRED_NIGHTSCOUT)
+    names.append("TIMEZONE_NAME")
+    fallback = {"NS_SECRET": "API_SECRET", "TIMEZONE_NAME": "TZ"}
+    return [n for n in names if unset(n) and (n not in fallback or unset(fallback[n]))]
+
+
+def _are(names):
+    if len(names) == 1:
+        return "%s is" % names[0]
+    return "%s and %s are" % (", ".join(names[:-1]), names[-1])
+
+
+def missing_sentence(missing, lookup):
+    """One sentence naming every missing setting and every place looked in."""
+    if len(missing) == 1:
+        what = HINTS.get(missing[0], "set it.")
+    else:
+        what = "set them in one of those files (.env.example describes each) or in the environment."
+    return "%s not set (looked in %s): %s" % (_are(missing), lookup.places(), what)
+
+
+def no_settings_sentence(missing, lookup):
+    """The sentence for a run with no settings at all (and no --demo)."""
+    return ("No settings found: %s not set (looked in %s). Copy .env.example to one of those files and fill "
+            "it in, or run `tconnectsync --demo`." % (_are(missing), lookup.places()))
+
+
+def _url(settings, name, default=None, warnings=None, secret="the secret"):
     value = (settings.get(name) or "").strip()
     if not value:
         if default is None:
@@ -118,13 +274,57 @@ def _url(settings, name, default=None):
         return default
     parts = urllib.parse.urlsplit(value)
     if parts.scheme not in ("http", "https") or not parts.netloc:
-        raise ConfigError("%s must be a full URL starting with https:// (or http://), e.g. "
+        raise ConfigError("%s must be a full URL starting with https://, e.g. "
                           "https://example.herokuapp.com/; it has no scheme or host." % name)
     if parts.username or parts.password:
         raise ConfigError("%s must not contain a user name or password; put the secret in NS_SECRET." % name)
+    if parts.scheme == "http":
+        where = http_host_kind(parts.hostname or "")
+        if where == "public":
+            raise ConfigError("%s uses http:// to %s, so %s would travel unencrypted: use https:// "
+                              "(http:// is accepted only for localhost and private network addresses "
+                              "such as 192.168.1.10)." % (name, parts.hostname, secret))
+        if where == "private" and warnings is not None:
+            warnings.append("%s uses http:// to the private address %s: %s travels unencrypted on that "
+                            "network; use https:// unless you trust every device on it." % (name, parts.hostname, secret))
     if not value.endswith("/"):
         value += "/"
     return value
+
+
+def http_host_kind(host):
+    """'loopback' (localhost, 127.0.0.0/8, ::1), 'private' (private or link-local addresses) or
+    'public' (anything else, including every host name but localhost: names are not resolved)."""
+    host = host.strip("[]").lower()
+    if host == "localhost" or host.endswith(".localhost"):
+        return "loopback"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        return "public"
+    if address.is_loopback:
+        return "loopback"
+    if address.is_private or address.is_link_local:
+        return "private"
+    return "public"
+
+
+def zone_warning(tz_name):
+    """A sentence when ``tz_name`` is a fixed offset that reads like a region's standard time
+    (EST, MST, HST, Etc/GMT+5): it never changes for daylight saving. None otherwise."""
+    bare = tz_name[4:] if tz_name.lower().startswith("etc/") else tz_name
+    if bare.lower() in UTC_NAMES:
+        return None
+    if not (bare.lower() in STANDARD_TIME_NAMES or tz_name.lower().startswith("etc/")):
+        return None
+    import datetime as dt
+    zone = timeutil.get_zone(tz_name)
+    offsets = {zone.utcoffset(dt.datetime(2024, m, 15)) for m in (1, 7)}
+    if len(offsets) != 1:
+        return None
+    hours = next(iter(offsets)).total_seconds() / 3600
+    return ("TIMEZONE_NAME=%s is a fixed offset (UTC%+g) with no daylight saving: if your pump's clock "
+            "changes for summer time, use your region's name instead, e.g. America/New_York." % (tz_name, hours))
 
 
 def _positive_int(settings, name, default, low=1, high=None):
@@ -159,22 +359,25 @@ def _bool(settings, name, default=False):
     raise ConfigError("%s must be true or false, not %r." % (name, raw))
 
 
-def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tandem", "nightscout")):
-    """Build and validate the Config. ``require`` names the groups of settings that must be set."""
-    settings, source = read_settings(environ, env_file, cwd, home)
+def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tandem", "nightscout"), log=True):
+    """Build and validate the Config. ``require`` names the groups of settings that must be set.
+
+    Raises ConfigError with one sentence; a missing setting is named with every other missing one
+    and every place looked in. Warnings (a settings file others can read, http:// to a private
+    address, a fixed-offset zone) are logged once here (``log=False``: not) and kept in the notes."""
+    settings, lookup = read_settings(environ, env_file, cwd, home)
     notes = []
-    if source:
-        notes.append("settings file: %s" % source)
+    if lookup.read:
+        notes.append("settings files read: %s (the environment wins over them, key by key)"
+                     % ", ".join(str(p) for p in lookup.read))
+    else:
+        notes.append("no settings file found (looked in %s); settings come from the environment"
+                     % ", ".join(str(p) for p in lookup.looked_in))
+    warnings = list(lookup.warnings)
 
     def get(name):
         value = settings.get(name)
         return value if value is None else str(value)
-
-    def required(name, hint):
-        value = get(name)
-        if value is None or value.strip() == "":
-            raise ConfigError("%s is not set: %s" % (name, hint))
-        return value
 
     api = (get("TCONNECT_API") or "source").strip().lower()
     if api not in APIS:
@@ -182,6 +385,9 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
     region = (get("TCONNECT_REGION") or "US").strip().upper()
     if region not in REGIONS:
         raise ConfigError("TCONNECT_REGION must be US or EU, not %r." % region)
+    missing = missing_settings(settings, require)
+    if missing:
+        raise ConfigError(missing_sentence(missing, lookup))
     sso_default, services_default, source_default = SOURCE_HOSTS[region]
     if api == "legacy":
         services_default = DEFAULT_SERVICES_URL
@@ -189,60 +395,60 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
     email = password = ""
     serial = ""
     if "tandem" in require:
-        email = required("TCONNECT_EMAIL", "set it to the e-mail address you use to log in to t:connect.").strip()
-        password = required("TCONNECT_PASSWORD", "set it to your t:connect password.")
-        if api == "source":
-            serial = (get("PUMP_SERIAL_NUMBER") or "").strip()     # optional: the newest pump is used
-        else:
-            serial = required("PUMP_SERIAL_NUMBER", "set it to your pump's serial number (on the back of the pump).").strip()
+        email = get("TCONNECT_EMAIL").strip()
+        password = get("TCONNECT_PASSWORD")
+        serial = (get("PUMP_SERIAL_NUMBER") or "").strip()     # optional with Tandem Source: the newest pump
         if serial and not serial.isdigit():
             raise ConfigError("PUMP_SERIAL_NUMBER must be the pump's serial number, digits only; it is not a number.")
 
     ns_url = ns_secret = ""
     if "nightscout" in require:
-        ns_url = _url(settings, "NS_URL")
+        ns_url = _url(settings, "NS_URL", warnings=warnings, secret="the Nightscout secret")
         ns_secret = get("NS_SECRET")
         if not ns_secret:
             ns_secret = get("API_SECRET")
-            if ns_secret:
-                notes.append("NS_SECRET is not set; using API_SECRET")
-        if not ns_secret:
-            raise ConfigError("NS_SECRET is not set: set it to your Nightscout API_SECRET (or set API_SECRET).")
+            notes.append("NS_SECRET is not set; using API_SECRET")
 
     tz_name = (get("TIMEZONE_NAME") or "").strip()
     if not tz_name:
         tz_name = (get("TZ") or "").strip().lstrip(":")
-        if tz_name:
-            notes.append("TIMEZONE_NAME is not set; using TZ=%s" % tz_name)
-    if not tz_name:
-        raise ConfigError("TIMEZONE_NAME is not set: set it to the time zone your pump's clock "
-                          "follows, e.g. America/New_York.")
+        notes.append("TIMEZONE_NAME is not set; using TZ=%s" % tz_name)
     try:
         timeutil.get_zone(tz_name)
     except Exception:
         raise ConfigError("TIMEZONE_NAME=%r is not a known time zone name: use a tz database name "
                           "such as America/New_York or Europe/Berlin." % tz_name) from None
+    zone = zone_warning(tz_name)
+    if zone:
+        warnings.append(zone)
 
-    return Config(
+    def tandem_url(name, default):
+        return _url(settings, name, default, warnings=warnings, secret="your Tandem password")
+
+    config = Config(
         email=email, password=password, pump_serial=serial, ns_url=ns_url, ns_secret=ns_secret,
         timezone_name=tz_name, api=api,
-        web_url=_url(settings, "TCONNECT_WEB_URL", DEFAULT_WEB_URL),
-        ws2_url=_url(settings, "TCONNECT_WS2_URL", DEFAULT_WS2_URL),
-        services_url=_url(settings, "TCONNECT_SERVICES_URL", services_default),
+        web_url=tandem_url("TCONNECT_WEB_URL", DEFAULT_WEB_URL),
+        ws2_url=tandem_url("TCONNECT_WS2_URL", DEFAULT_WS2_URL),
+        services_url=tandem_url("TCONNECT_SERVICES_URL", services_default),
         region=region,
-        sso_url=_url(settings, "TANDEM_SSO_URL", sso_default),
-        source_url=_url(settings, "TANDEM_SOURCE_URL", source_default),
-        token_file=os.path.expanduser((get("TCONNECTSYNC_TOKEN_FILE") or DEFAULT_TOKEN_FILE).strip()),
+        sso_url=tandem_url("TANDEM_SSO_URL", sso_default),
+        source_url=tandem_url("TANDEM_SOURCE_URL", source_default),
+        token_file=str(state_file(settings, "TCONNECTSYNC_TOKEN_FILE", TOKEN_FILE_NAME, home)),
         chunk_days=_positive_int(settings, "TCONNECTSYNC_CHUNK_DAYS", 2, 1, 2),
         ns_batch_size=_positive_int(settings, "NS_BATCH_SIZE", 1000, 1, 5000),
         http_timeout=float(_positive_int(settings, "TCONNECTSYNC_HTTP_TIMEOUT", 60, 1, 600)),
         autoupdate_interval=float(_positive_int(settings, "AUTOUPDATE_INTERVAL", 300, 1, 86400)),
         no_data_minutes=float(_positive_int(settings, "AUTOUPDATE_NO_DATA_MINUTES", 60, 1, 7 * 24 * 60)),
         announce_no_data=_bool(settings, "AUTOUPDATE_NO_DATA_ANNOUNCEMENT"),
-        status_file=os.path.expanduser((get("TCONNECTSYNC_STATUS_FILE") or "").strip()),
+        status_file=str(state_file(settings, "TCONNECTSYNC_STATUS_FILE", STATUS_FILE_NAME, home)),
         profile_upload_mode=_choice(settings, "NIGHTSCOUT_PROFILE_UPLOAD_MODE", ("add", "replace", "overwrite"), "add"),
-        notes=tuple(notes),
+        notes=tuple(notes + ["warning: %s" % w for w in warnings]),
     )
+    if log:
+        for warning in warnings:
+            logger.warning("%s", warning)
+    return config
 
 
 def redact(text, secrets):

@@ -24,16 +24,22 @@ class LoginError(TconnectsyncError):
 
 
 class TransientError(TconnectsyncError):
-    """A remote failed in a way that may pass (connection error, timeout, 5xx)."""
+    """A remote failed in a way that may pass (connection error, timeout, 5xx).
+
+    ``remote`` names it ("Nightscout", "Tandem Source", ...) when known."""
 
     exit_code = 4
+
+    def __init__(self, message, remote=None):
+        super().__init__(message)
+        self.remote = remote
 
 
 class RateLimited(TransientError):
     """The remote answered 429; ``retry_after`` is in seconds when it said so."""
 
-    def __init__(self, message, retry_after=None):
-        super().__init__(message)
+    def __init__(self, message, retry_after=None, remote=None):
+        super().__init__(message, remote)
         self.retry_after = retry_after
 
 

@@ -117,7 +117,7 @@ class HttpClient:
                     last_problem = "answered 429 Too Many Requests"
                     if retry_after is not None and retry_after > self.max_retry_after:
                         raise RateLimited("%s asked us to wait %d seconds before trying again (HTTP 429)."
-                                          % (self.name, retry_after), retry_after)
+                                          % (self.name, retry_after), retry_after, remote=self.name)
                 elif response.status_code in TRANSIENT_STATUSES:
                     retry_after = retry_after_seconds(response)
                     last_problem = "answered HTTP %d" % response.status_code
@@ -131,8 +131,8 @@ class HttpClient:
         message = "%s %s after %d attempt%s." % (self.name, last_problem, attempts,
                                                  "" if attempts == 1 else "s")
         if last_problem and "429" in last_problem:
-            raise RateLimited(message)
-        raise TransientError(message)
+            raise RateLimited(message, remote=self.name)
+        raise TransientError(message, remote=self.name)
 
 
 def _connection_reason(exc):

@@ -13,13 +13,15 @@ import os
 import pathlib
 import tempfile
 
-DEFAULT_PATH = pathlib.Path("~/.local/state/tconnectsync/status.json")
 
 
 def default_path(environ=None):
+    """TCONNECTSYNC_STATUS_FILE, else status.json in the state folder (``config.state_dir``:
+    TCONNECTSYNC_STATE_DIR, else $XDG_STATE_HOME/tconnectsync, else ~/.local/state/tconnectsync).
+    ``Config.status_file`` is the same path with the settings files considered too."""
+    from .config import STATUS_FILE_NAME, state_file
     environ = os.environ if environ is None else environ
-    value = (environ.get("TCONNECTSYNC_STATUS_FILE") or "").strip()
-    return pathlib.Path(os.path.expanduser(value or str(DEFAULT_PATH)))
+    return state_file(environ, "TCONNECTSYNC_STATUS_FILE", STATUS_FILE_NAME)
 
 
 def read(path):

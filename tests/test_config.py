@@ -96,3 +96,143 @@ def test_source_is_the_default_and_serial_is_optional(tmp_path):
     with pytest.raises(ConfigError) as err:
         load(dict(env, TCONNECT_REGION="ASIA"), tmp_path)
     assert "TCONNECT_REGION" in str(err.value)
+
+
+# ---------------------------------------------------------------- lookup: key by key, XDG, state paths
+
+def write_env(path, text, mode=0o600):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text)
+    path.chmod(mode)
+    return path
+
+
+def test_files_merge_key_by_key_and_the_environment_wins(tmp_path):
+    work, home = tmp_path / "work", tmp_path / "home"
+    write_env(work / ".env", "DEBUG=1\nTIMEZONE_NAME=Europe/Berlin\n")
+    user = write_env(home / ".config" / "tconnectsync" / ".env",
+                     "\n".join("%s=%s" % kv for kv in GOOD.items() if kv[0] != "NS_SECRET") + "\n")
+    c = load_config(environ={"NS_SECRET": "from-the-env-123", "HOME": str(home)}, cwd=work)
+    assert c.email == "a@example.com"                 # ./.env holding DEBUG=1 hides nothing
+    assert c.timezone_name == "Europe/Berlin"         # ./.env wins over the user's file
+    assert c.ns_secret == "from-the-env-123"          # the environment wins over both
+    files = [n for n in c.notes if n.startswith("settings files read")]
+    assert files and str(work / ".env") in files[0] and str(user) in files[0]
+
+
+def test_an_empty_value_counts_as_unset(tmp_path):
+    write_env(tmp_path / ".env", "\n".join("%s=%s" % kv for kv in GOOD.items()) + "\nNS_BATCH_SIZE=\n")
+    c = load({"NS_SECRET": "", "TIMEZONE_NAME": "   "}, tmp_path)
+    assert c.ns_secret == GOOD["NS_SECRET"] and c.timezone_name == GOOD["TIMEZONE_NAME"]
+    assert c.ns_batch_size == 1000
+
+
+def test_xdg_config_home_is_honoured(tmp_path):
+    xdg = tmp_path / "xdg"
+    write_env(xdg / "tconnectsync" / ".env", "\n".join("%s=%s" % kv for kv in GOOD.items()))
+    write_env(tmp_path / "home" / ".config" / "tconnectsync" / ".env", "TCONNECT_EMAIL=wrong@example.com\n")
+    work = tmp_path / "work"
+    work.mkdir()
+    c = load_config(environ={"XDG_CONFIG_HOME": str(xdg), "HOME": str(tmp_path / "home")}, cwd=work)
+    assert c.email == "a@example.com"
+    assert any(str(xdg / "tconnectsync" / ".env") in n for n in c.notes)
+
+
+def test_state_files_default_under_xdg_state_home(tmp_path):
+    home = tmp_path / "home"
+    c = load_config(environ=dict(GOOD, HOME=str(home)), cwd=tmp_path)
+    assert c.token_file == str(home / ".local" / "state" / "tconnectsync" / "tandem-source-tokens.json")
+    assert c.status_file == str(home / ".local" / "state" / "tconnectsync" / "status.json")
+    state = tmp_path / "state"
+    c = load_config(environ=dict(GOOD, HOME=str(home), XDG_STATE_HOME=str(state)), cwd=tmp_path)
+    assert c.token_file == str(state / "tconnectsync" / "tandem-source-tokens.json")
+    assert c.status_file == str(state / "tconnectsync" / "status.json")
+    c = load_config(environ=dict(GOOD, HOME=str(home), XDG_STATE_HOME=str(state), TCONNECTSYNC_STATE_DIR="~/st",
+                                 TCONNECTSYNC_TOKEN_FILE="~/t.json"), cwd=tmp_path)
+    assert c.token_file == str(home / "t.json")                      # the explicit file wins
+    assert c.status_file == str(home / "st" / "status.json")         # then the explicit folder
+
+
+def test_web_and_status_defaults_come_from_the_same_function(tmp_path):
+    from tconnectsync import status
+    from tconnectsync.web.settings import load_web_settings
+    env = {"HOME": str(tmp_path / "home"), "XDG_STATE_HOME": str(tmp_path / "state")}
+    web = load_web_settings(env, cwd=tmp_path)
+    assert web.state_dir == tmp_path / "state" / "tconnectsync"
+    assert web.status_path == status.default_path(env) == tmp_path / "state" / "tconnectsync" / "status.json"
+    env["TCONNECTSYNC_STATUS_FILE"] = str(tmp_path / "s.json")
+    assert load_web_settings(env, cwd=tmp_path).status_path == status.default_path(env) == tmp_path / "s.json"
+
+
+def test_every_missing_setting_is_named_at_once_with_the_places_looked_in(tmp_path):
+    with pytest.raises(ConfigError) as err:
+        load({"TCONNECT_EMAIL": "a@example.com", "TCONNECT_API": "legacy"}, tmp_path)
+    text = str(err.value)
+    for name in ("TCONNECT_PASSWORD", "PUMP_SERIAL_NUMBER", "NS_URL", "NS_SECRET", "TIMEZONE_NAME"):
+        assert name in text
+    assert "TCONNECT_EMAIL" not in text
+    assert str(tmp_path / ".env") in text and str(tmp_path / "home" / ".config" / "tconnectsync" / ".env") in text
+    assert "the environment" in text and len(text.splitlines()) == 1
+
+
+def test_a_settings_file_readable_by_others_gets_one_warning(tmp_path, caplog):
+    path = write_env(tmp_path / ".env", "\n".join("%s=%s" % kv for kv in GOOD.items()), mode=0o644)
+    with caplog.at_level("WARNING"):
+        load({}, tmp_path)
+    warnings = [r.getMessage() for r in caplog.records if "other users can read" in r.getMessage()]
+    assert len(warnings) == 1
+    assert "chmod 600 %s" % path in warnings[0]
+    assert GOOD["NS_SECRET"] not in caplog.text
+    caplog.clear()
+    path.chmod(0o600)
+    with caplog.at_level("WARNING"):
+        load({}, tmp_path)
+    assert "other users can read" not in caplog.text
+
+
+def test_a_readable_file_without_secrets_gets_no_warning(tmp_path, caplog):
+    write_env(tmp_path / ".env", "TIMEZONE_NAME=America/New_York\n", mode=0o644)
+    with caplog.at_level("WARNING"):
+        load({k: v for k, v in GOOD.items() if k != "TIMEZONE_NAME"}, tmp_path)
+    assert "other users can read" not in caplog.text
+
+
+@pytest.mark.parametrize("tz_name,warns", [
+    ("EST", True), ("MST", True), ("HST", True), ("Etc/GMT+5", True), ("Etc/GMT-2", True),
+    ("UTC", False), ("Etc/UTC", False), ("GMT", False), ("America/New_York", False),
+    ("America/Phoenix", False), ("Asia/Kolkata", False),
+])
+def test_fixed_offset_zones_warn(tmp_path, caplog, tz_name, warns):
+    with caplog.at_level("WARNING"):
+        c = load(dict(GOOD, TIMEZONE_NAME=tz_name), tmp_path)
+    said = "no daylight saving" in caplog.text
+    assert said == warns
+    if warns:
+        assert "America/New_York" in caplog.text and any("no daylight saving" in n for n in c.notes)
+
+
+@pytest.mark.parametrize("url,ok,warns", [
+    ("https://ns.example.com", True, False),
+    ("http://127.0.0.1:1337", True, False),
+    ("http://localhost:1337/ns", True, False),
+    ("http://[::1]:1337", True, False),
+    ("http://192.168.1.10:1337", True, True),
+    ("http://10.0.0.5", True, True),
+    ("http://169.254.10.1", True, True),
+    ("http://[fd00::5]", True, True),
+    ("http://ns.example.com", False, False),
+    ("http://nightscout.local", False, False),
+    ("http://8.8.8.8", False, False),
+])
+def test_http_only_for_loopback_and_private_addresses(tmp_path, caplog, url, ok, warns):
+    for name in ("NS_URL", "TANDEM_SOURCE_URL"):
+        caplog.clear()
+        env = dict(GOOD, TCONNECT_API="source", **{name: url})
+        if not ok:
+            with pytest.raises(ConfigError) as err:
+                load(env, tmp_path)
+            assert name in str(err.value) and "https://" in str(err.value)
+            continue
+        with caplog.at_level("WARNING"):
+            load(env, tmp_path)
+        assert ("travels unencrypted" in caplog.text) == warns, (name, url)

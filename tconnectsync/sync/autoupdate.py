@@ -24,6 +24,7 @@ from .. import __version__, status as status_file, timeutil
 from ..api.common import LoginThrottled
 from ..errors import LoginError, RateLimited, TconnectsyncError
 from .engine import Stopped, sync_once
+from .window import days_since, last_days, today_in
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +54,7 @@ class SystemClock:
 @dataclasses.dataclass
 class Settings:
     interval_s: float = 300.0
-    days: int = 1
+    days: int = 2                      # calendar days ending today (sync/window.py): yesterday and today
     features: tuple = ("BASAL", "BOLUS", "IOB")
     pretend: bool = False
     no_new_data_retries: int = 3
@@ -77,6 +78,8 @@ class AutoUpdate:
         self.sync_pending = False          # the last sync failed: sync again at the next poll
         self.last_success = None           # the last successful sync (also read back from the status file)
         self.failures = 0                  # consecutive failures
+        self.last_window = None            # the window this cycle synced, if it synced
+        self.outage = None                 # (first failure time, remote named by the last failure) while failing
         self.credential_failures = 0
         self.last_change = None            # when the marker last moved (new pump data uploaded)
         self.no_data_warned = False
@@ -126,6 +129,7 @@ class AutoUpdate:
     def cycle(self):
         """One poll (and a sync when due). Returns the seconds to wait before the next one."""
         now = self.clock.now()
+        self.last_window = None
         try:
             marker = self.clients.source.poll()
             self.status["last_poll"] = self._iso(now)
@@ -154,6 +158,8 @@ class AutoUpdate:
                 elif self.retries_left > 0:
                     self.retries_left = 0 if wrote else self.retries_left - 1
             self._check_no_data(now)
+            if self.failures:
+                self._recovered(now)
             self.failures = 0
             self.credential_failures = 0
             self.status["state"] = "polling"
@@ -170,17 +176,18 @@ class AutoUpdate:
             return self._failed(exc)
 
     def _window(self):
-        """The last ``days`` days ending today, reaching back to the day of the last successful
-        sync (at most 30 days) so that nothing uploaded during an outage or a stop is lost."""
-        today = self.clock.now().astimezone(self.tz).date()
-        start = today - dt.timedelta(days=self.settings.days)
+        """The last ``days`` calendar days ending today, reaching back to the day of the last
+        successful sync (at most 30 days) so that nothing uploaded during an outage or a stop is lost."""
+        today = today_in(self.tz, self.clock.now())
+        days = self.settings.days
         if self.last_success is not None:
-            since = self.last_success.astimezone(self.tz).date()
-            start = min(start, max(since, today - dt.timedelta(days=MAX_CATCH_UP_DAYS)))
-        return start, today
+            behind = days_since(today, self.last_success.astimezone(self.tz).date())
+            days = max(days, min(behind, MAX_CATCH_UP_DAYS + 1))
+        return last_days(today, days)
 
     def _sync(self):
         window = self._window()
+        self.last_window = window
         self.status["last_sync_started"] = self._iso(self.clock.now())
         self.sync_pending = True
         summary = sync_once(self.config, self.clients, window, self.settings.features,
@@ -193,9 +200,14 @@ class AutoUpdate:
         self.status["last_summary"] = summary.totals()
         if not summary.ok:
             message = "some days could not be synced: %s" % "; ".join("%s..%s" % r for r in summary.failed_ranges())
+            remotes = {getattr(f.error, "remote", None) for f in summary.failures}
+            remote = remotes.pop() if len(remotes) == 1 else None
             if summary.retry_after:
-                raise RateLimited(message, summary.retry_after)
-            raise TconnectsyncError(message)
+                error = RateLimited(message, summary.retry_after)
+            else:
+                error = TconnectsyncError(message)
+            error.remote = remote
+            raise error
         self.sync_pending = False
         if not self.settings.pretend:
             self.last_success = self.clock.now()
@@ -207,6 +219,8 @@ class AutoUpdate:
 
     def _failed(self, exc):
         self.failures += 1
+        since = self.outage[0] if self.outage else self.clock.now()
+        self.outage = (since, getattr(exc, "remote", None))
         self.status["counts"]["failures"] += 1
         self.status["consecutive_failures"] = self.failures
         self.status["state"] = "backing-off"
@@ -223,6 +237,18 @@ class AutoUpdate:
         self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": message}
         logger.warning("Sync failed (%d in a row): %s; next try in %d s", self.failures, message, delay)
         return delay
+
+    def _recovered(self, now):
+        """One line when the daemon works again after failed polls: which remote, since when,
+        and from which day it caught up."""
+        since, remote = self.outage or (now, None)
+        window = self.last_window
+        caught_up = ("caught up from %s" % window[0]) if window else "nothing to catch up"
+        logger.info("%s after %d failed poll%s (since %s); %s.",
+                    "%s answers again" % remote if remote else "Syncing works again", self.failures,
+                    "" if self.failures == 1 else "s", since.astimezone(self.tz).strftime("%Y-%m-%d %H:%M"),
+                    caught_up)
+        self.outage = None
 
     def _credentials_refused(self, exc):
         self.credential_failures += 1

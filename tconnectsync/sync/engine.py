@@ -53,6 +53,7 @@ class ChunkFailure:
     start: dt.date
     end: dt.date
     reason: str
+    error: object = dataclasses.field(default=None, repr=False, compare=False)   # the exception (its cause for a write)
 
 
 @dataclasses.dataclass
@@ -219,7 +220,7 @@ class Engine:
             except FATAL:
                 raise
             except TconnectsyncError as exc:
-                summary.failures.append(ChunkFailure(end, end, "IOB: %s" % exc))
+                summary.failures.append(ChunkFailure(end, end, "IOB: %s" % exc, exc))
         return summary
 
     def _chunk_with_retry(self, c_start, c_end, want_iob, summary):
@@ -235,7 +236,8 @@ class Engine:
             if c_start == c_end or isinstance(exc, WriteFailed):
                 # Day by day helps with Tandem's large-window failures, not with Nightscout's.
                 logger.error("Syncing %s failed: %s", c_start, reason)
-                summary.failures.append(ChunkFailure(c_start, c_end, reason))
+                summary.failures.append(ChunkFailure(c_start, c_end, reason,
+                                                     exc.__cause__ if isinstance(exc, WriteFailed) else exc))
                 return False, None
             logger.warning("Syncing %s..%s failed (%s); trying day by day", c_start, c_end, reason)
         ok_all, value = True, None

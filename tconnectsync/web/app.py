@@ -357,7 +357,7 @@ def _routes(app, state):
         out = io.StringIO()
         with state.check_lock:
             try:
-                code = check.run(config, sync_window(config.tz, days or 1), out=out)
+                code = check.run(config, sync_window(config.tz, days), out=out)
             except TconnectsyncError as exc:
                 out.write("  FAIL  %s\n" % exc)
                 code = 1

@@ -54,17 +54,17 @@ def new_run_id(now=None):
 
 
 def sync_window(tz, days=None, last_success=None, now=None):
-    """(start, end) pump-local dates: the last ``days`` days ending today (as the CLI's --days).
+    """(start, end) pump-local dates: ``days`` calendar days ending today (as the CLI's --days).
 
-    Without ``days``: the last day, or, when the last successful sync is older, every day since
-    that one (at most MAX_DAYS), so a few days of downtime are caught up by the next run."""
-    today = (now or now_utc()).astimezone(tz).date()
+    Without ``days``: yesterday and today, or, when the last successful sync is older, every day
+    from that one's (at most MAX_DAYS), so a few days of downtime are caught up by the next run."""
+    from ..sync.window import DEFAULT_DAYS, days_since, last_days, today_in
+    today = today_in(tz, now)
     if days is None:
-        days = 1
+        days = DEFAULT_DAYS
         if last_success is not None:
-            behind = (today - last_success.astimezone(tz).date()).days
-            days = min(MAX_DAYS, max(1, behind))
-    return today - dt.timedelta(days=days), today
+            days = min(MAX_DAYS, max(DEFAULT_DAYS, days_since(today, last_success.astimezone(tz).date())))
+    return last_days(today, days)
 
 
 class SyncLock:

@@ -6,14 +6,12 @@ read per run instead (``load_config``), so a mistake there shows on the status p
 answer of ``/update`` rather than stopping the app.
 """
 import dataclasses
-import os
 import pathlib
 
 from .. import config as config_module
 from ..errors import ConfigError
 
 MAX_DAYS = 90
-DEFAULT_STATE_DIR = "~/.local/state/tconnectsync"
 TRUE_WORDS = ("true", "1", "yes", "on")
 
 
@@ -23,8 +21,8 @@ class WebSettings:
     interval_mins: int = 0                                   # TCONNECTSYNC_HEROKU_INTERVAL_MINS (0 = off)
     features: tuple = None                                   # TCONNECTSYNC_HEROKU_FEATURES (None: the API's defaults)
     health_max_age_mins: int = 60                            # TCONNECTSYNC_HEALTH_MAX_AGE_MINS
-    state_dir: pathlib.Path = pathlib.Path(os.path.expanduser(DEFAULT_STATE_DIR))
-    status_path: pathlib.Path = pathlib.Path(os.path.expanduser(DEFAULT_STATE_DIR)) / "status.json"
+    state_dir: pathlib.Path = None                           # config.state_dir (TCONNECTSYNC_STATE_DIR, XDG)
+    status_path: pathlib.Path = None                         # config.state_file (TCONNECTSYNC_STATUS_FILE)
 
 
 def known_features():
@@ -96,10 +94,8 @@ def load_web_settings(environ=None, **read_kw):
             raise ConfigError("TCONNECTSYNC_HEROKU_FEATURES names %s, which TCONNECT_API=%s can't sync (it offers %s)."
                               % (", ".join(unsupported), api, ", ".join(config_module.API_FEATURES[api])))
     max_age = _whole(settings, "TCONNECTSYNC_HEALTH_MAX_AGE_MINS", 60, 1, 30 * 24 * 60, "of minutes")
-    state_dir = pathlib.Path(os.path.expanduser(
-        (settings.get("TCONNECTSYNC_STATE_DIR") or "").strip() or DEFAULT_STATE_DIR))
-    status_value = (settings.get("TCONNECTSYNC_STATUS_FILE") or "").strip()
-    status_path = pathlib.Path(os.path.expanduser(status_value)) if status_value else state_dir / "status.json"
+    state_dir = config_module.state_dir(settings)
+    status_path = config_module.state_file(settings, "TCONNECTSYNC_STATUS_FILE", config_module.STATUS_FILE_NAME)
     return WebSettings(secret=secret, interval_mins=interval, features=features, health_max_age_mins=max_age,
                        state_dir=state_dir, status_path=status_path)
 

@@ -65,7 +65,7 @@ class Loop:
         self.stop = threading.Event()
         self.clients = build_clients(self.config, clock=self.clock.time,
                                      sleep=lambda s: self.clock.sleep(s, self.stop))
-        defaults = dict(interval_s=300, days=1, features=("BASAL", "BOLUS", "IOB"))
+        defaults = dict(interval_s=300, days=2, features=("BASAL", "BOLUS", "IOB"))
         defaults.update(settings)
         self.loop = AutoUpdate(self.config, self.clients, Settings(**defaults), clock=self.clock, stop=self.stop)
 

@@ -117,7 +117,7 @@ def test_a_restarted_daemon_catches_up_from_its_status_file(make_loop, tmp_path)
     loop.run(2)
     loop.clock.t += 40 * 3600              # the daemon is stopped for 40 hours
     loop.scenario.set_cutoff(loop.clock.now())
-    again = AutoUpdate(loop.config, loop.clients, Settings(interval_s=300, days=1, status_path=path),
+    again = AutoUpdate(loop.config, loop.clients, Settings(interval_s=300, days=2, status_path=path),
                        clock=loop.clock, stop=loop.stop)
     again.run(max_cycles=1)
     today = loop.clock.now().astimezone(loop.tz).date()

@@ -77,11 +77,90 @@ def test_version_and_entry_points_agree():
     assert outs[0] == outs[1] and outs[0].startswith("tconnectsync ")
 
 
-def test_demo_runs_without_settings(tmp_path):
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": REPO}
-    result = subprocess.run([sys.executable, "-m", "tconnectsync"], capture_output=True, text=True,
-                            cwd=str(tmp_path), env=env, timeout=120)
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "built-in demo" in result.stdout
-    assert "Temp Basal" in result.stdout and "Combo Bolus" in result.stdout
-    assert "A second run of the same window wrote 0 documents" in result.stdout
+def test_days_means_n_calendar_days_ending_today():
+    """--days N covers N pump-local days ending today; the default is yesterday and today."""
+    import argparse
+    import pytz
+    from tconnectsync.cli import window_for
+    tz = pytz.timezone("America/New_York")
+    just_after_midnight = dt.datetime(2026, 3, 10, 5, 5, tzinfo=dt.timezone.utc)     # 00:05 in New York
+    today = dt.date(2026, 3, 10)
+
+    def window(days):
+        return window_for(argparse.Namespace(start_date=None, end_date=None, days=days), tz, just_after_midnight)
+    assert window(None) == (dt.date(2026, 3, 9), today)          # a cron run after midnight keeps yesterday
+    assert window(1) == (today, today)
+    assert window(2) == (dt.date(2026, 3, 9), today)
+    assert window(3) == (dt.date(2026, 3, 8), today)
+    help_text = subprocess.run([sys.executable, "-m", "tconnectsync", "--help"], capture_output=True, text=True,
+                               cwd=REPO, timeout=60).stdout
+    assert "1 is today only" in " ".join(help_text.split()) and "yesterday and today" in help_text
+
+
+def test_days_window_through_the_command(make_env):
+    env = make_env(dt.date(2021, 10, 20), dt.date(2021, 10, 21))
+    result = env.run("--pretend", "--days", "3", "--features", "BOLUS")
+    assert result.returncode == 0, result.output
+    today = dt.datetime.now(dt.timezone.utc).astimezone(__import__("pytz").timezone(env.tz_name)).date()
+    assert "plan for %s..%s" % (today - dt.timedelta(days=2), today) in result.stdout
+
+
+def _fail_basal_reads(env, only_start=None):
+    """Tandem's Control:IQ therapy timeline answers 503 (for every window, or those starting on
+    ``only_start``): the sandbox's fault injection, over real HTTP."""
+    def predicate(host, method, path, query):
+        if host == "services" and "/controliq/api/therapytimeline/" in path:
+            if only_start is None or query.get("startDate") == only_start.strftime("%m-%d-%Y"):
+                return 503
+        return None
+    env.tandem.fail_when(predicate)
+
+
+def test_tandem_down_for_the_whole_window_exits_4_naming_it(make_env):
+    env = make_env(dt.date(2021, 10, 20), dt.date(2021, 10, 20))
+    _fail_basal_reads(env)
+    result = env.run("--start-date", "2021-10-20", "--end-date", "2021-10-20")
+    assert result.returncode == 4, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("tconnectsync: nothing could be synced: t:connect (tdcservices) kept failing")
+    assert "2021-10-20" in last and "Traceback" not in result.output
+    assert "FAILED 2021-10-20..2021-10-20" in result.stdout
+
+
+def test_some_days_failed_exits_1_with_the_dates(make_env):
+    env = make_env(dt.date(2021, 10, 20), dt.date(2021, 10, 21))
+    _fail_basal_reads(env, only_start=dt.date(2021, 10, 20))
+    result = env.run("--start-date", "2021-10-20", "--end-date", "2021-10-21", extra={"TCONNECTSYNC_CHUNK_DAYS": "1"})
+    assert result.returncode == 1, result.output
+    last = result.stderr.strip().splitlines()[-1]
+    assert "some days could not be synced (2021-10-20)" in last
+    assert "FAILED 2021-10-20..2021-10-20" in result.stdout
+    assert "re-run: tconnectsync --start-date 2021-10-20 --end-date 2021-10-20" in result.stdout
+    assert env.ns.treatments()          # the other day was written
+
+
+def test_nightscout_down_for_the_whole_window_exits_4(make_env):
+    env = make_env(dt.date(2021, 10, 20), dt.date(2021, 10, 20))
+    env.ns.down = True
+    result = env.run("--start-date", "2021-10-20", "--end-date", "2021-10-20", "--features", "BOLUS")
+    assert result.returncode == 4, result.output
+    assert "Nightscout kept failing" in result.stderr.strip().splitlines()[-1]
+
+
+def test_http_to_a_public_host_is_refused(make_env):
+    env = make_env(dt.date(2021, 10, 20), dt.date(2021, 10, 20))
+    result = env.run("--pretend", extra={"NS_URL": "http://nightscout.example.com/"})
+    assert result.returncode == 2
+    assert "NS_URL uses http://" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_check_login_lists_the_settings_files_read(make_env):
+    env = make_env(dt.date(2021, 10, 20), dt.date(2021, 10, 21))
+    user_file = env.tmp_path / "home" / ".config" / "tconnectsync" / ".env"
+    user_file.parent.mkdir(parents=True)
+    user_file.write_text("NS_BATCH_SIZE=500\n")
+    (env.tmp_path / ".env").write_text("DEBUG=1\n")
+    result = env.run("--check-login", "--start-date", "2021-10-20", "--end-date", "2021-10-21")
+    assert result.returncode == 0, result.output
+    line = [l for l in result.stdout.splitlines() if "settings files read" in l]
+    assert line and str(env.tmp_path / ".env") in line[0] and str(user_file) in line[0]

@@ -387,11 +387,13 @@ def test_sync_window_catches_up_after_downtime():
     assert sync_window(tz, None, None, now) == (today - dt.timedelta(days=1), today)
     assert sync_window(tz, None, now - dt.timedelta(minutes=30), now) == (today - dt.timedelta(days=1), today)
     assert sync_window(tz, None, now - dt.timedelta(days=4), now) == (dt.date(2026, 3, 6), today)
-    assert sync_window(tz, None, now - dt.timedelta(days=400), now) == (today - dt.timedelta(days=90), today)
-    assert sync_window(tz, 3, now - dt.timedelta(days=30), now) == (today - dt.timedelta(days=3), today)
+    assert sync_window(tz, None, now - dt.timedelta(days=400), now) == (today - dt.timedelta(days=89), today)
+    # days=N is N calendar days ending today, as the command's --days N
+    assert sync_window(tz, 3, now - dt.timedelta(days=30), now) == (today - dt.timedelta(days=2), today)
+    assert sync_window(tz, 1, None, now) == (today, today)
     # 02:00 UTC on the 10th is still the 9th in New York
     late = dt.datetime(2026, 3, 10, 2, 0, tzinfo=dt.timezone.utc)
-    assert sync_window(tz, 1, None, late) == (dt.date(2026, 3, 8), dt.date(2026, 3, 9))
+    assert sync_window(tz, 2, None, late) == (dt.date(2026, 3, 8), dt.date(2026, 3, 9))
 
 
 def test_capture_keeps_only_the_runs_thread():
