@@ -23,6 +23,8 @@ setup(
         "arrow>=1.0",
         "pytz>=2021.1",
         "PyJWT[crypto]>=2.8",
+        # The progress bar of long backfills (tconnectsync/progress.py).
+        "tqdm>=4.62",
     ],
     extras_require={
         "web": WEB,

@@ -10,15 +10,24 @@ from .errors import TconnectsyncError
 from .parser import tconnect as parse
 
 
+SKIPPED_LOGIN = "skipped: login failed"
+
+
 class Checker:
     def __init__(self, out):
         self.out = out
         self.failed = 0
+        self.passed = set()
 
     def info(self, text):
-        print("  info  %s" % text, file=self.out)
+        print("  info  %s" % logs.redact(text), file=self.out)
 
-    def check(self, name, fn):
+    def check(self, name, fn, needs=(), skipped=SKIPPED_LOGIN):
+        """Run check ``fn`` (it returns a detail or raises); when a check named in ``needs``
+        did not pass, say ``skipped`` instead of running it (no cascade of failures)."""
+        if any(n not in self.passed for n in needs):
+            print("  skip  %s: %s" % (name, skipped), file=self.out)
+            return None
         try:
             detail = fn()
         except NoData:
@@ -34,12 +43,60 @@ class Checker:
             self.failed += 1
             print("  FAIL  %s: unexpected %s: %s" % (name, type(exc).__name__, logs.redact(str(exc))), file=self.out)
             return None
-        print("  ok    %s%s" % (name, (": " + detail) if detail else ""), file=self.out)
+        self.passed.add(name)
+        print("  ok    %s%s" % (name, (": " + logs.redact(detail)) if detail else ""), file=self.out)
         return True
 
 
+def public_url(url):
+    """``url`` as safe to show: scheme, host, port and path; no user:password, query or fragment."""
+    parts = urllib.parse.urlsplit(url or "")
+    host = parts.hostname or ""
+    if ":" in host:
+        host = "[%s]" % host
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return urllib.parse.urlunsplit((parts.scheme, host + (":%d" % port if port else ""), parts.path, "", ""))
+
+
+def utc_offset(local):
+    minutes = int(local.utcoffset().total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "-"
+    return "UTC%s%02d:%02d" % (sign, abs(minutes) // 60, abs(minutes) % 60)
+
+
+def header(c, config, window, now, out):
+    """What the run would use: version, settings files, time zone, window, Nightscout, daemon."""
+    from . import status as status_file
+    start, end = window
+    print("tconnectsync %s, Python %s, %s" % (__version__, platform.python_version(), platform.platform()), file=out)
+    notes = list(config.notes)
+    if not any("settings file" in n for n in notes):
+        c.info("settings: from the environment only (no .env file read)")
+    for note in notes:
+        c.info(note)
+    local = now.astimezone(config.tz)
+    c.info("TIMEZONE_NAME=%s: pump time now %s (%s)" % (config.timezone_name, local.strftime("%Y-%m-%d %H:%M"),
+                                                        utc_offset(local)))
+    days = (end - start).days + 1
+    api = "Tandem Source, region %s" % config.region if config.api == "source" else "legacy t:connect"
+    c.info("window: %s..%s (%d day%s); Tandem API: %s" % (start, end, days, "" if days == 1 else "s", api))
+    c.info("Nightscout: %s" % public_url(config.ns_url))
+    path = config.status_file or str(status_file.default_path())
+    daemon = status_file.read(path)
+    if daemon:
+        c.info("auto-update status file %s: state %s, last poll %s, last successful sync %s%s" % (
+            path, daemon.get("state", "?"), daemon.get("last_poll") or "never", daemon.get("last_success") or "never",
+            ("; last error %s: %s" % (daemon["last_error"].get("time"), logs.redact(str(daemon["last_error"].get("message")))))
+            if isinstance(daemon.get("last_error"), dict) else ""))
+    else:
+        c.info("auto-update status file %s: none yet (--auto-update has not run with it)" % path)
+
+
 def run(config, window, clients=None, out=None, now=None):
-    from .runtime import build_clients, close_clients
+    from .runtime import build_clients
     out = out or sys.stdout
     now = now or dt.datetime.now(dt.timezone.utc)
     own = clients is None
@@ -48,26 +105,10 @@ def run(config, window, clients=None, out=None, now=None):
     ns = clients.nightscout
     c = Checker(out)
     start, end = window
+    header(c, config, window, now, out)
     if config.api == "source":
         _source_checks(c, config, clients, api, ns, window)
         return _finish(c, out, own, clients)
-    print("tconnectsync %s, Python %s, %s" % (__version__, platform.python_version(), platform.platform()), file=out)
-    local = now.astimezone(config.tz)
-    offset = local.utcoffset()
-    hours = offset.total_seconds() / 3600
-    c.info("TIMEZONE_NAME=%s: pump time now %s (UTC%+g)" % (config.timezone_name, local.strftime("%Y-%m-%d %H:%M"), hours))
-    c.info("window: %s..%s; Tandem API: %s; Nightscout: %s" % (
-        start, end, config.api, urllib.parse.urlsplit(config.ns_url).netloc))
-    for note in config.notes:
-        c.info(note)
-    from . import status as status_file
-    path = config.status_file or str(status_file.default_path())
-    daemon = status_file.read(path)
-    if daemon:
-        c.info("auto-update status (%s): state %s, last poll %s, last successful sync %s%s" % (
-            path, daemon.get("state", "?"), daemon.get("last_poll") or "never", daemon.get("last_success") or "never",
-            ("; last error %s: %s" % (daemon["last_error"].get("time"), logs.redact(str(daemon["last_error"].get("message")))))
-            if isinstance(daemon.get("last_error"), dict) else ""))
     state = {}
 
     def web_login():
@@ -113,10 +154,12 @@ def run(config, window, clients=None, out=None, now=None):
         c.info("t:connect was retired in the US on 2024-09-30: if you use Tandem Source now, set "
                "TCONNECT_API=source (and TCONNECT_REGION=EU outside the US).")
     c.check("t:connect Android login", android_login)
-    c.check("Control:IQ therapy timeline", timeline)
-    c.check("therapy events", events)
-    c.check("pump serial", serial)
-    c.check("ws2 CSV export", csv_export)
+    logged_in = ("t:connect website login",) if "t:connect website login" in c.passed else ("t:connect Android login",)
+    c.check("Control:IQ therapy timeline", timeline, needs=logged_in)
+    c.check("therapy events", events, needs=logged_in)
+    c.check("pump serial", serial, needs=("therapy events",),
+            skipped=SKIPPED_LOGIN if not set(logged_in) & c.passed else "skipped: the therapy events failed")
+    c.check("ws2 CSV export", csv_export, needs=logged_in)
     c.check("Nightscout", _nightscout_check(ns))
     return _finish(c, out, own, clients)
 
@@ -136,32 +179,36 @@ def _source_checks(c, config, clients, api, ns, window):
     from .parser.tandemsource import parse_pump_logs
     start, end = window
     state = {}
+    login = "Tandem Source login"
 
-    def login():
+    def log_in():
         api.login()
         return "region %s, pumper %s..." % (config.region, (api.pumper_id or "?")[:8])
 
+    def pumps():
+        listed = api.pumps()
+        if not listed:
+            raise TconnectsyncError("the account has no pumps: upload the pump once with the Tandem Source app")
+        return "; ".join("%s, %s" % (p.describe(), api._seen(p)) for p in listed)
+
     def pump():
-        pumps = api.pumps()
         chosen = clients.source.pump
         state["pump"] = chosen
-        others = [p.serial for p in pumps if p.serial != chosen.serial]
-        return "%s%s%s" % (chosen.describe(), "; configured %s" % config.pump_serial if config.pump_serial else
-                            " (PUMP_SERIAL_NUMBER not set: the most recently active pump)",
-                            "; others on the account: %s" % ", ".join(others) if others else "")
+        return "%s%s" % (chosen.describe(), " (PUMP_SERIAL_NUMBER=%s)" % config.pump_serial if config.pump_serial else
+                         " (PUMP_SERIAL_NUMBER not set: the most recently active pump)")
 
-    def logs():
-        if "pump" not in state:
-            raise TconnectsyncError("no pump chosen")
+    def events():
         data = api.pump_logs(state["pump"], start, end)
         records, warnings = parse_pump_logs(data.events, config.tz, clock_changes=data.clock_changes)
         newest = max((r.time for r in records), default=None)
         return "%d events%s%s" % (len(records), (", %d unreadable" % len(warnings)) if warnings else "",
                                   ("; newest %s" % newest.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")) if newest else "")
 
-    c.check("Tandem Source login", login)
-    c.check("pump", pump)
-    c.check("pump events", logs)
+    c.check(login, log_in)
+    c.check("pumps on the account", pumps, needs=(login,))
+    c.check("pump chosen", pump, needs=(login,))
+    c.check("pump events", events, needs=(login, "pump chosen"),
+            skipped=SKIPPED_LOGIN if login not in c.passed else "skipped: no pump chosen")
     c.check("Nightscout", _nightscout_check(ns))
     return None
 

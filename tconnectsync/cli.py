@@ -5,6 +5,7 @@ import json
 import logging
 import os
 import sys
+import textwrap
 import traceback
 
 from . import __version__, logs
@@ -51,7 +52,14 @@ def build_parser():
         description="Copy Tandem pump data (basal, boluses, IOB, pump events, profiles, CGM) from Tandem Source "
                     "(or the legacy t:connect) to Nightscout. `tconnectsync web` serves the hosted web app.")
     p.add_argument("--version", action="version", version="tconnectsync %s" % __version__)
-    p.add_argument("-v", "--verbose", action="store_true", help="debug logging (secrets stay hidden)")
+    loud = p.add_mutually_exclusive_group()
+    loud.add_argument("-v", "--verbose", action="store_true",
+                      help="debug logging, and with --demo or --pretend every document (secrets stay hidden)")
+    loud.add_argument("-q", "--quiet", action="store_true",
+                      help="for cron: only warnings and errors; the summary only when a day failed or a warning "
+                           "was logged, so a run that went well prints nothing")
+    p.add_argument("--json", action="store_true",
+                   help="print the run's summary as one JSON object on stdout (logs stay on stderr)")
     p.add_argument("--pretend", action="store_true",
                    help="read Tandem and Nightscout and print the plan, writing nothing")
     p.add_argument("--days", type=_days, default=None,
@@ -94,6 +102,8 @@ def validate_args(parser, args):
         parser.error("--auto-update syncs a rolling window: use --days, not --start-date/--end-date")
     if not args.auto_update and (args.interval is not None or args.status_file is not None):
         parser.error("--interval and --status-file go with --auto-update")
+    if args.json and (args.auto_update or args.check_login):
+        parser.error("--json prints the summary of one sync: use it without --auto-update and --check-login")
 
 
 def window_for(args, tz, now=None):
@@ -155,29 +165,83 @@ def exit_code_for(summary):
     return 1, "some days could not be synced (%s); re-run the dates listed above." % ranges
 
 
+def _plural(n, word, words=None):
+    return "%d %s" % (n, word if n == 1 else (words or word + "s"))
+
+
+SUMMARY_WIDTH = 79         # the prose lines of a summary; 80-column terminals and mails
+
+
+def unattributed_warnings(summary):
+    """Warnings about records no feature claims (e.g. an event of an unknown type)."""
+    return max(0, summary.warning_count - sum(c.unreadable for c in summary.counts.values()))
+
+
 def format_summary(summary, tz_name, verbose=False):
+    """The run's summary for people: what each feature read and what became of it."""
+    from .sync import skips
     lines = []
-    head = "PRETEND (nothing written): plan for" if summary.pretend else "Synced"
-    lines.append("%s %s..%s (%s), %d chunk%s:" % (head, summary.start, summary.end, tz_name, summary.chunks,
-                                                  "" if summary.chunks == 1 else "s"))
-    for feature, counts in summary.counts.items():
-        if summary.pretend:
-            lines.append("  %-11s %d to create, %d to update, %d already there, %d skipped%s" % (
-                feature + ":", counts.created, counts.updated, counts.unchanged, counts.skipped,
-                (", %d duplicates to remove" % counts.deleted) if counts.deleted else ""))
-        else:
-            lines.append("  %-11s %s" % (feature + ":", counts.line()))
-    if summary.warning_count:
-        lines.append("  %d record%s could not be read and were skipped (warnings above)."
-                     % (summary.warning_count, "" if summary.warning_count == 1 else "s"))
+    window = "%s..%s (%s)" % (summary.start, summary.end, tz_name)
+    if summary.nothing_synced:
+        remotes = " and ".join(summary.failed_remotes()) or "Tandem"
+        reasons = sorted({logs.redact(f.reason) for f in summary.failures})
+        lines.append("Nothing synced: %s did not answer for %s: %s." % (remotes, window, "; ".join(reasons)))
+    else:
+        head = "PRETEND (nothing written): plan for" if summary.pretend else "Synced"
+        lines.append("%s %s, %s%s:" % (head, window, _plural(summary.chunks, "chunk"),
+                                        "" if summary.ok else "; some days FAILED (below)"))
+        digits = max([len(str(c.fetched)) for c in summary.counts.values()] or [1])
+        for feature, counts in summary.counts.items():
+            pad = " " * (digits - len(str(counts.fetched)))          # the numbers right-aligned
+            lines.append("  %-13s %s%s" % (feature + ":", pad, counts.line(summary.pretend)))
+        reasons = summary.skip_reasons()
+        total = sum(reasons.values())
+        if total:
+            lines.append(textwrap.fill("  %d skipped: %s" % (total, skips.describe(reasons)), SUMMARY_WIDTH,
+                                       subsequent_indent="    ", break_on_hyphens=False))
+    other = unattributed_warnings(summary)
+    if other:
+        lines.append("  %s could not be read and %s skipped (warnings above)."
+                     % (_plural(other, "record"), "was" if other == 1 else "were"))
     if summary.pretend and verbose:
         for action, feature, doc in summary.plan:
             lines.append("  %s %s %s" % (action, feature, json.dumps(doc, sort_keys=True)))
     for a, b in summary.failed_ranges():
-        reasons = sorted({f.reason for f in summary.failures if f.start <= b and f.end >= a})
+        reasons = sorted({logs.redact(f.reason) for f in summary.failures if f.start <= b and f.end >= a})
         lines.append("FAILED %s..%s: %s" % (a, b, "; ".join(reasons)))
         lines.append("  re-run: tconnectsync --start-date %s --end-date %s" % (a, b))
     return "\n".join(lines)
+
+
+def summary_exit_code(summary):
+    """The exit code of a one-off sync (see ``exit_code_for``)."""
+    return exit_code_for(summary)[0]
+
+
+def summary_dict(summary, tz_name, exit_code=None):
+    """The run's summary as one JSON-able object (``--json``): for scripts and monitoring."""
+    from .sync import skips
+    reasons = summary.skip_reasons()
+    return {
+        "version": __version__,
+        "ok": summary.ok,
+        "exit_code": summary_exit_code(summary) if exit_code is None else exit_code,
+        "nothing_synced": summary.nothing_synced,
+        "pretend": summary.pretend,
+        "window": {"start": summary.start.isoformat(), "end": summary.end.isoformat(), "time_zone": tz_name,
+                   "days": summary.days()},
+        "chunks": summary.chunks,
+        "features": {feature: counts.as_dict() for feature, counts in summary.counts.items()},
+        "skipped": {key: {"count": n, "label": skips.label(key, n).split(" ", 1)[1]}
+                    for key, n in sorted(reasons.items()) if n},
+        "warnings": summary.warning_count,
+        "failures": [{"start": f.start.isoformat(), "end": f.end.isoformat(), "remote": f.remote or None,
+                      "reason": logs.redact(f.reason)} for f in summary.failures],
+        "rerun": [{"start": a.isoformat(), "end": b.isoformat(),
+                   "command": "tconnectsync --start-date %s --end-date %s" % (a, b)}
+                  for a, b in summary.failed_ranges()],
+        "retry_after": summary.retry_after,
+    }
 
 
 def main(argv=None, environ=None):
@@ -193,7 +257,7 @@ def run(argv=None, environ=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     validate_args(parser, args)
-    logs.setup(args.verbose)
+    logs.setup(args.verbose, quiet=args.quiet)
     try:
         if args.demo:
             from . import demo
@@ -204,8 +268,7 @@ def run(argv=None, environ=None):
             if not (is_plain(words) and is_interactive()):
                 raise no_settings_error(environ)
             from . import demo
-            print("No tconnectsync settings found (TCONNECT_EMAIL, NS_URL, ...): running the built-in demo.\n"
-                  "Copy .env.example to .env (or ~/.config/tconnectsync/.env) and fill it in to sync your own pump.")
+            print("No tconnectsync settings found: running the built-in demo.")
             return demo.run(args, environ)
         if args.api:
             environ["TCONNECT_API"] = args.api
@@ -284,18 +347,28 @@ def sync_command(config, args, clients=None, out=None):
     out = out or sys.stdout
     features = tuple(args.features)
     window = window_for(args, config.tz)
+    quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
     own = clients is None
     clients = clients or build_clients(config)
+    progress = Progress(enabled=not quiet)
     try:
         logger.info("Syncing %s..%s (%s) features %s%s", window[0], window[1], config.timezone_name,
                     " ".join(features), " (pretend)" if args.pretend else "")
-        summary = sync_once(config, clients, window, features, pretend=args.pretend, progress=Progress())
+        summary = sync_once(config, clients, window, features, pretend=args.pretend, progress=progress)
     finally:
+        progress.close()
         if own:
             close_clients(clients)
-    print(format_summary(summary, config.timezone_name, args.verbose), file=out)
     code, sentence = exit_code_for(summary)
+    if as_json:
+        print(json.dumps(summary_dict(summary, config.timezone_name, code), sort_keys=False), file=out)
+    elif not quiet or not summary.ok or summary.warning_count:
+        # -q: a run that went well prints nothing (cron mails any output); a failed day or a
+        # warning prints the summary, so the mail says what happened.
+        print(format_summary(summary, config.timezone_name, args.verbose), file=out)
     if sentence:
+        if as_json:
+            sentence = sentence.replace("re-run the dates listed above", "re-run the dates in the JSON's \"rerun\"")
         print("tconnectsync: %s" % logs.redact(sentence), file=sys.stderr)
     return code
 

@@ -6,13 +6,26 @@ server run on 127.0.0.1 for the length of the run; tconnectsync's real clients s
 import collections
 import datetime as dt
 import json
+import logging
 import os
 import sys
 import tempfile
+import textwrap
 
 from .config import Config, check_features, default_features
 from .errors import ConfigError
-from . import timeutil
+from . import logs, timeutil
+
+WIDTH = 80
+
+
+def say(out, text):
+    """A line of the demo, wrapped to 80 columns (it is what a new user sees first)."""
+    print(textwrap.fill(text, WIDTH - 1, subsequent_indent="  ", break_on_hyphens=False), file=out)
+
+
+def _plural(n, word):
+    return "%d %s%s" % (n, word, "" if n == 1 else "s")
 
 DEMO_EMAIL = "demo@example.com"
 DEMO_PASSWORD = "demo-password"
@@ -20,7 +33,7 @@ DEMO_NS_SECRET = "demo-nightscout-secret"
 
 
 def run(args, environ, out=None):
-    from .cli import format_summary
+    from .cli import format_summary, summary_dict, summary_exit_code
     from .progress import Progress
     from .runtime import build_clients, close_clients
     from .sandbox.nightscout import FakeNightscout
@@ -29,6 +42,9 @@ def run(args, environ, out=None):
     from .sync.engine import sync_once
 
     out = out or sys.stdout
+    if not args.verbose:
+        # A new user's first look: what was done, not how (-v shows the log lines).
+        logs.set_level(logging.WARNING)
     tz_name = (environ.get("TIMEZONE_NAME") or "").strip() or "America/New_York"
     try:
         tz = timeutil.get_zone(tz_name)
@@ -53,34 +69,49 @@ def run(args, environ, out=None):
                             ns_secret=DEMO_NS_SECRET, timezone_name=tz_name, api="source", region=region,
                             sso_url=tandem.sso_url, services_url=tandem.services_url, source_url=tandem.source_url,
                             token_file=os.path.join(tempfile.mkdtemp(prefix="tconnectsync-demo-"), "tokens.json"))
-            what = "a simulated Tandem Source account (%s region)" % region
+            what = "a simulated Tandem Source account (%s)" % region
         else:
             config = Config(email=DEMO_EMAIL, password=DEMO_PASSWORD, pump_serial=scenario.serial, ns_url=ns.url,
                             ns_secret=DEMO_NS_SECRET, timezone_name=tz_name, web_url=tandem.web_url,
                             ws2_url=tandem.ws2_url, services_url=tandem.services_url)
             what = "a simulated t:connect account"
-        print("Demo: %s with a t:slim X2 (serial %s, clock in %s) and a Nightscout sandbox on 127.0.0.1."
-              % (what, scenario.serial, tz_name), file=out)
+        if not args.json:
+            say(out, "Demo: %s with a t:slim X2 (serial %s, %s) and a Nightscout sandbox, all on 127.0.0.1."
+                % (what, scenario.serial, tz_name))
         clients = build_clients(config)
+        progress = Progress(enabled=not args.quiet)
         try:
-            summary = sync_once(config, clients, (start, end), features, pretend=args.pretend, progress=Progress())
+            try:
+                summary = sync_once(config, clients, (start, end), features, pretend=args.pretend, progress=progress)
+            finally:
+                progress.close()
+            if args.json:
+                print(json.dumps(summary_dict(summary, tz_name)), file=out)
+                return summary_exit_code(summary)
             print(format_summary(summary, tz_name, args.verbose), file=out)
             if not args.pretend:
                 stored = ns.treatments()
                 by_type = collections.Counter(d.get("eventType") for d in stored)
-                print("Nightscout now holds: %s" % ", ".join("%d %s" % (n, t) for t, n in sorted(by_type.items())),
-                      file=out)
-                examples = {}
-                for d in sorted(stored, key=lambda d: d.get("created_at", "")):
-                    examples.setdefault(d.get("eventType"), d)
-                for d in examples.values():
-                    shown = {k: v for k, v in d.items() if k not in ("_id",)}
-                    print("  e.g. %s" % json.dumps(shown, sort_keys=True), file=out)
-                for a in ns.activity():
-                    print("  IOB: %s U at %s" % (a.get("iob"), a.get("created_at")), file=out)
+                iob = [a.get("iob") for a in ns.activity() if a.get("iob") is not None]
+                top = by_type.most_common(2)
+                rest = sum(by_type.values()) - sum(n for _, n in top)
+                kinds = ", ".join("%d %s" % (n, t) for t, n in top) + (
+                    " and %d of %s" % (rest, _plural(len(by_type) - len(top), "other type")) if rest else "")
+                say(out, "Nightscout now holds %s (%s)%s." % (
+                    _plural(len(stored), "treatment"), kinds, (" and the IOB (%s U)" % iob[-1]) if iob else ""))
+                if args.verbose:
+                    say(out, "  by type: %s" % ", ".join("%d %s" % (n, t) for t, n in sorted(by_type.items())))
+                    examples = {}
+                    for d in sorted(stored, key=lambda d: d.get("created_at", "")):
+                        examples.setdefault(d.get("eventType"), d)
+                    for d in examples.values():
+                        shown = {k: v for k, v in d.items() if k not in ("_id",)}
+                        print("  e.g. %s" % json.dumps(shown, sort_keys=True), file=out)
                 again = sync_once(config, clients, (start, end), features)
-                created = sum(c.created + c.updated for c in again.counts.values())
-                print("A second run of the same window wrote %d documents (it should be 0)." % created, file=out)
+                written = sum(c.created + c.updated for c in again.counts.values())
+                say(out, "A second run of the same window wrote %s%s." % (
+                    _plural(written, "document"), ", as it should" if written == 0 else " (it should be 0: a bug)"))
         finally:
             close_clients(clients)
+    say(out, "To sync your own pump: copy .env.example to .env and fill it in.")
     return 0 if summary.ok else 1

@@ -1,7 +1,9 @@
 """Logging set-up: one format, and a filter that blanks secrets from every record."""
 import hashlib
 import logging
+import os
 import sys
+import textwrap
 
 FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 DATEFMT = "%Y-%m-%d %H:%M:%S"
@@ -46,20 +48,68 @@ class RedactingFilter(logging.Filter):
 _filter = RedactingFilter()
 
 
-def setup(verbose=False, stream=None):
+def _is_tty(stream):
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False
+
+
+def _columns(stream):
+    try:
+        return os.get_terminal_size(stream.fileno()).columns
+    except (AttributeError, ValueError, OSError):
+        return 0
+
+
+class TerminalHandler(logging.StreamHandler):
+    """Log lines on a terminal: written through tqdm's ``write`` (it lifts a progress bar out of
+    the way and redraws it below, so the two never share a line), wrapped at the terminal's
+    current width so a narrow terminal shows each line whole, indented after its first line.
+    On anything else (a pipe, a file, cron): plain lines, as a StreamHandler writes them."""
+
+    def __init__(self, stream=None):
+        super().__init__(stream or sys.stderr)
+        self.tty = _is_tty(self.stream)
+
+    def emit(self, record):
+        if not self.tty:
+            return super().emit(record)
+        try:
+            text = self.format(record)
+            width = _columns(self.stream)
+            if width >= 20:
+                text = "\n".join(textwrap.fill(line, width - 1, subsequent_indent="    ", break_on_hyphens=False,
+                                                drop_whitespace=True) or line for line in text.splitlines())
+            from tqdm import tqdm
+            tqdm.write(text, file=self.stream)
+            self.flush()
+        except RecursionError:      # as logging.StreamHandler
+            raise
+        except Exception:  # noqa: BLE001
+            self.handleError(record)
+
+
+def setup(verbose=False, stream=None, quiet=False):
+    """Log to ``stream`` (stderr): INFO and up; DEBUG with ``verbose``; only WARNING and up
+    with ``quiet`` (cron: a run that went well prints nothing)."""
     root = logging.getLogger()
     for handler in list(root.handlers):
         if getattr(handler, "_tconnectsync", False):
             root.removeHandler(handler)
-    handler = logging.StreamHandler(stream or sys.stderr)
+    handler = TerminalHandler(stream or sys.stderr)
     handler._tconnectsync = True
     handler.setFormatter(logging.Formatter(FORMAT, DATEFMT))
     handler.addFilter(_filter)
     root.addHandler(handler)
-    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    root.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     # urllib3's own debug lines carry full URLs; ours say enough.
     logging.getLogger("urllib3").setLevel(logging.INFO if verbose else logging.WARNING)
     return handler
+
+
+def set_level(level):
+    logging.getLogger().setLevel(level)
 
 
 def protect(secrets):

@@ -9,6 +9,7 @@ it completes. A bolus that delivered nothing is not uploaded.
 import logging
 
 from .documents import epoch, fmt_units, identifier, minutes, treatment
+from .skips import Skip
 
 logger = logging.getLogger(__name__)
 
@@ -42,25 +43,29 @@ def _actual_minutes(b):
     return None
 
 
-def documents(boluses, serial, tz, skipped=None):
-    """Documents for ``boluses``; reasons for boluses not uploaded are appended to ``skipped``."""
+def documents(boluses, serial, tz, skipped=None, tally=None):
+    """Documents for ``boluses``; reasons (``skips.Skip``) for boluses not uploaded are appended
+    to ``skipped``; a bolus listed twice counts as merged in ``tally`` (a ``basal.Tally``)."""
     docs = []
     seen = set()
     for b in sorted(boluses, key=lambda b: b.request_time):
         if b.request_id in seen:
+            if tally is not None:
+                tally.merged += 1               # the same bolus listed twice: one document
             continue
         seen.add(b.request_id)
         extended_running = b.extended and not b.extended_complete
         at = b.completion_time or b.extended_start or None
         if at is None:
             if skipped is not None:
-                skipped.append("bolus %s requested %s: not delivered yet" % (b.request_id, b.request_time.isoformat()))
+                skipped.append(Skip("bolus-pending", "bolus %s requested %s: not delivered yet"
+                                    % (b.request_id, b.request_time.isoformat())))
             continue
         total = (b.delivered or 0.0) + (b.extended_delivered or 0.0)
         if total <= 0 and not extended_running:
             if skipped is not None:
-                skipped.append("bolus %s at %s: no insulin delivered (%s)" % (
-                    b.request_id, b.request_time.isoformat(), b.status or "not delivered"))
+                skipped.append(Skip("bolus-zero", "bolus %s at %s: no insulin delivered (%s)" % (
+                    b.request_id, b.request_time.isoformat(), b.status or "not delivered")))
             continue
         fields = {"insulin": round(b.delivered or 0.0, 3), "carbs": int(b.carbs or 0),
                   "notes": _notes(b, extended_running)}

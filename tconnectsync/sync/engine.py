@@ -12,9 +12,9 @@ import math
 
 from .. import nightscout as ns_module
 from ..api.common import LoginThrottled
-from ..errors import ConfigError, LoginError, NightscoutAuthError, RateLimited, TconnectsyncError
+from ..errors import ConfigError, LoginError, NightscoutAuthError, NightscoutError, RateLimited, TconnectsyncError
 from .. import timeutil
-from . import iob
+from . import iob, skips
 
 logger = logging.getLogger(__name__)
 
@@ -35,17 +35,57 @@ COMPARED_FIELDS = {"eventType", "created_at", "identifier", "enteredBy", "durati
 
 @dataclasses.dataclass
 class FeatureCounts:
+    """What became of the records one feature read. Every record read lands in exactly one of
+    created, updated, unchanged (already in Nightscout), merged (folded into the document of
+    another record: a Sleep's stop, a suspension logged at the same second as its basal row) or
+    skipped (with a reason key; ``unreadable`` for records that could not be read), so
+    ``fetched == created + updated + unchanged + merged + skipped`` (see ``balanced``).
+    ``deleted`` counts stored duplicates removed; it is not a record read."""
     fetched: int = 0
     created: int = 0
     updated: int = 0
     unchanged: int = 0
-    deleted: int = 0
+    merged: int = 0
     skipped: int = 0
+    deleted: int = 0
+    reasons: dict = dataclasses.field(default_factory=dict)     # skip reason key -> count
 
-    def line(self):
-        return ("%d fetched, %d created, %d updated, %d already there, %d skipped"
-                % (self.fetched, self.created, self.updated, self.unchanged, self.skipped)
-                + (", %d duplicates removed" % self.deleted if self.deleted else ""))
+    def skip(self, key, n=1):
+        if not n:
+            return
+        self.skipped += n
+        self.reasons[key] = self.reasons.get(key, 0) + n
+
+    @property
+    def unreadable(self):
+        return self.reasons.get(skips.UNREADABLE, 0)
+
+    @property
+    def balanced(self):
+        return self.fetched == self.created + self.updated + self.unchanged + self.merged + self.skipped
+
+    def add(self, other):
+        for f in ("fetched", "created", "updated", "unchanged", "merged", "deleted"):
+            setattr(self, f, getattr(self, f) + getattr(other, f))
+        for key, n in other.reasons.items():
+            self.skip(key, n)
+
+    def line(self, pretend=False):
+        """"659 fetched: 654 created, 0 updated, 5 merged": created and updated always, the
+        other parts when not 0; they add up to fetched."""
+        parts = [(self.unchanged, "already there"), (self.merged, "merged"), (self.skipped, "skipped"),
+                 (self.deleted, "duplicates to remove" if pretend else "duplicates removed")]
+        shown = ["%d %s" % (self.created, "to create" if pretend else "created"),
+                 "%d %s" % (self.updated, "to update" if pretend else "updated")]
+        shown += ["%d %s" % (n, text) for n, text in parts if n]
+        return "%d fetched: %s" % (self.fetched, ", ".join(shown))
+
+    def as_dict(self):
+        out = {f: getattr(self, f) for f in ("fetched", "created", "updated", "unchanged", "merged", "skipped",
+                                              "deleted")}
+        out["unreadable"] = self.unreadable
+        out["skip_reasons"] = dict(sorted(self.reasons.items()))
+        return out
 
 
 @dataclasses.dataclass
@@ -53,6 +93,7 @@ class ChunkFailure:
     start: dt.date
     end: dt.date
     reason: str
+    remote: str = ""              # who failed: "Nightscout", "Tandem Source", "t:connect" ("" unknown)
     error: object = dataclasses.field(default=None, repr=False, compare=False)   # the exception (its cause for a write)
 
 
@@ -69,6 +110,7 @@ class Summary:
     plan: list = dataclasses.field(default_factory=list)          # (action, feature, doc) with pretend
     chunks: int = 0
     retry_after: float = None     # the longest Retry-After a remote asked for (HTTP 429), if any
+    done: set = dataclasses.field(default_factory=set)            # once-per-run steps already taken
 
     @property
     def ok(self):
@@ -81,13 +123,46 @@ class Summary:
                 self.warnings.append(w)
             logger.warning("%s", w)
 
+    def feature(self, name):
+        from_counts = self.counts.get(name)
+        if from_counts is None:
+            from_counts = self.counts[name] = FeatureCounts()
+        return from_counts
+
+    def skip(self, feature, reason):
+        """Count one record of ``feature`` not uploaded, grouped by its reason's key."""
+        self.feature(feature).skip(skips.key_of(reason))
+        logger.debug("Not uploaded (%s): %s", feature, reason)
+
     def totals(self):
-        return {k: dataclasses.asdict(v) for k, v in self.counts.items()}
+        return {k: v.as_dict() for k, v in self.counts.items()}
+
+    def skip_reasons(self):
+        """{reason key: count} over all features."""
+        out = {}
+        for c in self.counts.values():
+            for key, n in c.reasons.items():
+                out[key] = out.get(key, 0) + n
+        return out
+
+    def days(self):
+        return (self.end - self.start).days + 1
+
+    def failed_days(self):
+        return {f.start + dt.timedelta(days=i) for f in self.failures for i in range((f.end - f.start).days + 1)}
+
+    @property
+    def nothing_synced(self):
+        """True when every day of the window failed: nothing was read, nothing written."""
+        return bool(self.failures) and len(self.failed_days() & set(
+            self.start + dt.timedelta(days=i) for i in range(self.days()))) == self.days()
+
+    def failed_remotes(self):
+        return sorted({f.remote for f in self.failures if f.remote})
 
     def failed_ranges(self):
         """Failed days merged into ranges: the --start-date/--end-date to re-run."""
-        days = sorted({f.start + dt.timedelta(days=i) for f in self.failures
-                       for i in range((f.end - f.start).days + 1)})
+        days = sorted(self.failed_days())
         ranges = []
         for d in days:
             if ranges and (d - ranges[-1][1]).days == 1:
@@ -95,6 +170,14 @@ class Summary:
             else:
                 ranges.append([d, d])
         return [(a, b) for a, b in ranges]
+
+    def absorb(self, part):
+        """Add the outcome of one chunk (a scratch Summary) to this run's."""
+        for name, counts in part.counts.items():
+            self.feature(name).add(counts)
+        self.plan += part.plan
+        self.done |= part.done
+        self.add_warnings(part.warnings)        # logged here: a chunk retried day by day logs them once
 
 
 @dataclasses.dataclass
@@ -105,7 +188,8 @@ class ChunkResult:
     continuations: list = dataclasses.field(default_factory=list)     # identifiers of midnight repeats
     iob: object = None                                                # the newest IobValue, if asked
     fetched: dict = dataclasses.field(default_factory=dict)           # feature -> records read
-    skipped: dict = dataclasses.field(default_factory=dict)           # feature -> [reason] (not errors)
+    skipped: dict = dataclasses.field(default_factory=dict)           # feature -> [skips.Skip] (not errors)
+    merged: dict = dataclasses.field(default_factory=dict)            # feature -> records folded into another's document
     warnings: list = dataclasses.field(default_factory=list)          # ParseWarning, no feature
     warnings_by_feature: dict = dataclasses.field(default_factory=dict)   # feature -> [ParseWarning]
     extra: list = dataclasses.field(default_factory=list)             # callables(engine, summary): other collections
@@ -152,7 +236,7 @@ def plan_treatments(desired, existing):
     """Compare desired documents (feature, doc) with stored ones.
 
     Returns (posts, deletes, unchanged) where posts are (action, feature, doc) with action
-    "create" or "update", deletes are (feature, stored doc) and unchanged are features.
+    "create" or "update", deletes are (feature, stored doc) and unchanged are (feature, doc).
     """
     by_ident = {}
     by_key = {}
@@ -180,7 +264,7 @@ def plan_treatments(desired, existing):
         # this record too: replace them, so nothing is doubled on any Nightscout version.
         deletes.extend((feature, m) for m in legacy)
         if keep is not None and not legacy and equivalent(doc, keep):
-            unchanged.append(feature)
+            unchanged.append((feature, doc))
         else:
             posts.append(("update", feature, doc))
     return posts, deletes, unchanged
@@ -202,6 +286,8 @@ class Engine:
         summary.counts = {f: FeatureCounts() for f in self.features}
         chunks = split_window(start, end, getattr(self.clients.source, "chunk_days", None) or self.config.chunk_days)
         summary.chunks = len(chunks)
+        if self.progress and hasattr(self.progress, "window"):
+            self.progress.window(start, end)
         newest_iob = None
         for index, (c_start, c_end) in enumerate(chunks):
             if self.should_stop():
@@ -220,12 +306,16 @@ class Engine:
             except FATAL:
                 raise
             except TconnectsyncError as exc:
-                summary.failures.append(ChunkFailure(end, end, "IOB: %s" % exc, exc))
+                summary.failures.append(ChunkFailure(end, end, "IOB: %s" % exc, self._remote(exc), exc))
         return summary
 
     def _chunk_with_retry(self, c_start, c_end, want_iob, summary):
         try:
-            return True, self._chunk(c_start, c_end, want_iob, summary)
+            part = Summary(start=c_start, end=c_end, features=summary.features, pretend=summary.pretend,
+                           done=set(summary.done))
+            value = self._chunk(c_start, c_end, want_iob, part)
+            summary.absorb(part)            # a chunk that failed counts nothing: its days are re-run
+            return True, value
         except FATAL:
             raise
         except Exception as exc:  # noqa: BLE001 - one chunk must never stop the others
@@ -236,7 +326,7 @@ class Engine:
             if c_start == c_end or isinstance(exc, WriteFailed):
                 # Day by day helps with Tandem's large-window failures, not with Nightscout's.
                 logger.error("Syncing %s failed: %s", c_start, reason)
-                summary.failures.append(ChunkFailure(c_start, c_end, reason,
+                summary.failures.append(ChunkFailure(c_start, c_end, reason, self._remote(exc),
                                                      exc.__cause__ if isinstance(exc, WriteFailed) else exc))
                 return False, None
             logger.warning("Syncing %s..%s failed (%s); trying day by day", c_start, c_end, reason)
@@ -250,20 +340,26 @@ class Engine:
             day += dt.timedelta(days=1)
         return ok_all, value
 
+    def _remote(self, exc):
+        if isinstance(exc, WriteFailed) or isinstance(exc, NightscoutError) or \
+                isinstance(getattr(exc, "__cause__", None), NightscoutError):
+            return "Nightscout"
+        return {"source": "Tandem Source", "legacy": "t:connect"}.get(getattr(self.clients.source, "name", ""), "")
+
     def _chunk(self, c_start, c_end, want_iob, summary):
         result = self.clients.source.chunk(c_start, c_end, self.features, want_iob=want_iob)
         for feature, n in result.fetched.items():
-            if feature in summary.counts:
-                summary.counts[feature].fetched += n
-        for feature, reasons in result.skipped.items():
-            if feature in summary.counts:
-                summary.counts[feature].skipped += len(reasons)
-            for r in reasons:
-                logger.debug("Not uploaded: %s", r)
+            if feature in self.features:
+                summary.feature(feature).fetched += n
+        for feature, n in result.merged.items():
+            if feature in self.features:
+                summary.feature(feature).merged += n
         for feature, warnings in result.warnings_by_feature.items():
-            if feature in summary.counts:
-                summary.counts[feature].skipped += len(warnings)
-        summary.add_warnings(result.all_warnings())
+            if feature in self.features:
+                # Records of this feature that could not be read: read (fetched), not uploaded.
+                summary.feature(feature).fetched += len(warnings)
+                summary.feature(feature).skip(skips.UNREADABLE, len(warnings))
+        summary.warnings = result.all_warnings()
         try:
             self._apply(result.treatments, summary, set(result.continuations))
         except FATAL:
@@ -272,9 +368,19 @@ class Engine:
             raise WriteFailed(str(exc)) from exc
         for handler in result.extra:
             handler(self, summary)
+        # Counted last: the extra steps (partials merged with Nightscout) may add skips.
+        for feature, reasons in result.skipped.items():
+            if feature in self.features:
+                for r in reasons:
+                    summary.skip(feature, r)
         return result.iob if want_iob else None
 
-    def _apply(self, desired, summary, continuations=()):
+    def _apply(self, desired, summary, continuations=(), uncounted=()):
+        """Compare ``desired`` (feature, doc) with Nightscout and write the difference.
+
+        Each desired document is one record's outcome (created, updated or unchanged), except
+        those whose identifier is in ``uncounted`` (further documents a record also changed).
+        """
         if not desired:
             return
         instants = [_instant(d) for _, d in desired]
@@ -285,11 +391,17 @@ class Engine:
         ns = self.clients.nightscout
         existing = ns.treatments(lo, hi)
         if continuations:
-            desired = [(f, d) for f, d in desired
-                       if d["identifier"] not in continuations or not _covered(d, existing)]
+            kept = []
+            for f, d in desired:
+                if d["identifier"] in continuations and _covered(d, existing):
+                    summary.feature(f).merged += 1      # a midnight repeat of a document already stored
+                else:
+                    kept.append((f, d))
+            desired = kept
         posts, deletes, unchanged = plan_treatments(desired, existing)
-        for feature in unchanged:
-            summary.counts[feature].unchanged += 1
+        for feature, doc in unchanged:
+            if doc["identifier"] not in uncounted:
+                summary.feature(feature).unchanged += 1
         if self.should_stop():
             raise Stopped()
         if self.pretend:
@@ -301,12 +413,14 @@ class Engine:
             if posts:
                 ns.upload_treatments([doc for _, _, doc in posts])
         for feature, _ in deletes:
-            summary.counts[feature].deleted += 1
-        for action, feature, _ in posts:
+            summary.feature(feature).deleted += 1
+        for action, feature, doc in posts:
+            if doc["identifier"] in uncounted:
+                continue
             if action == "create":
-                summary.counts[feature].created += 1
+                summary.feature(feature).created += 1
             else:
-                summary.counts[feature].updated += 1
+                summary.feature(feature).updated += 1
 
     def _sync_iob(self, value, summary):
         counts = summary.counts["IOB"]

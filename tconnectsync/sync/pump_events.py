@@ -25,12 +25,19 @@ IGNORED_REASONS = {"previous", "basal-profile"}
 ACTIVITY_TYPES = {"Sleep": "Sleep", "Exercise": "Exercise", "AutoBolus": "Activity", "CarbOnly": "Activity"}
 
 
-def documents(data, serial, tz, warnings, continuations=None):
-    """Documents for the chunk; identifiers of midnight repeats go to ``continuations``."""
+def documents(data, serial, tz, warnings, continuations=None, tally=None):
+    """Documents for the chunk; identifiers of midnight repeats go to ``continuations``; what
+    became of the records that give no document goes to ``tally`` (a ``basal.Tally``)."""
+    from .basal import Tally
     continuations = [] if continuations is None else continuations
+    tally = tally if tally is not None else Tally()
     docs = []
     for ev in sorted(data.pump_events, key=lambda e: e.time):
-        if ev.continuation or ev.reason in IGNORED_REASONS:
+        if ev.continuation:
+            tally.merged += 1                   # the midnight repeat of an event already listed
+            continue
+        if ev.reason in IGNORED_REASONS:
+            tally.skip("ws2-marker", "ws2 suspension row at %s: %s (not an event)" % (ev.time.isoformat(), ev.reason))
             continue
         mapping = SUSPEND_REASONS.get(ev.reason)
         if mapping is None:
@@ -48,6 +55,7 @@ def documents(data, serial, tz, warnings, continuations=None):
                                          "unknown activity kind %r" % act.kind))
             continue
         if act.continuation and _continues(activities[:i], act):
+            tally.merged += 1                   # the midnight repeat of a mode this chunk has
             continue
         doc = treatment(event_type, act.start, tz, identifier(serial, "activity", act.kind, epoch(act.start)),
                         reason=act.kind, notes=act.kind, duration=minutes(act.duration_s))

@@ -114,25 +114,30 @@ class LegacySource:
 
 
 def legacy_documents(data, features, serial, tz):
+    """The ChunkResult of one chunk. Per feature, every record read is a document, merged into
+    another's (``merged``), skipped with a reason, or (PUMP_EVENTS) a warning."""
     from . import basal, bolus, iob, pump_events
     from .engine import ChunkResult
     result = ChunkResult(warnings=list(data.warnings))
+
+    def account(feature, tally, fetched, docs):
+        result.fetched[feature] = fetched
+        result.merged[feature] = tally.merged
+        result.skipped[feature] = tally.skipped
+        result.treatments += [(feature, d) for d in docs]
+
     if "BASAL" in features:
-        docs = basal.documents(data, serial, tz)
-        result.fetched["BASAL"] = len(docs)
-        result.treatments += [("BASAL", d) for d in docs]
+        tally = basal.Tally()
+        account("BASAL", tally, basal.records_read(data), basal.documents(data, serial, tz, tally))
     if "BOLUS" in features:
-        skipped = []
-        docs = bolus.documents(data.boluses, serial, tz, skipped)
-        result.fetched["BOLUS"] = len(data.boluses)
-        result.skipped["BOLUS"] = skipped
-        result.treatments += [("BOLUS", d) for d in docs]
+        tally = basal.Tally()
+        account("BOLUS", tally, len(data.boluses), bolus.documents(data.boluses, serial, tz, tally.skipped, tally))
     if "PUMP_EVENTS" in features:
-        warnings = []
-        docs = pump_events.documents(data, serial, tz, warnings, result.continuations)
-        result.fetched["PUMP_EVENTS"] = len(docs) + len(warnings)
+        tally, warnings = basal.Tally(), []
+        docs = pump_events.documents(data, serial, tz, warnings, result.continuations, tally)
+        # Unknown rows are warnings: the engine counts them as read and not uploaded.
+        account("PUMP_EVENTS", tally, len(data.pump_events) + len(data.activities) - len(warnings), docs)
         result.warnings_by_feature["PUMP_EVENTS"] = warnings
-        result.treatments += [("PUMP_EVENTS", d) for d in docs]
     if "IOB" in features:
         result.iob = iob.newest(data.iob)
     return result

@@ -18,6 +18,7 @@ import dataclasses
 from ..parser import source_records as R
 from . import tandemsource_upload as upload
 from .documents import identifier, minutes, treatment
+from .skips import Skip
 
 BOLUS_RUNNING = "in progress"              # notes of a bolus whose extended part still runs
 EXTENDED_OPTIONS = (1, 5)                  # Extended Bolus, BLE Extended Bolus
@@ -134,20 +135,23 @@ def bolus_documents(boluses, ctx):
 def _bolus_document(b, ctx):
     ident = identifier(ctx.serial, "bolus", b.bolus_id)
     if b.completed is None and not b.requested and b.bolex_completed is not None:
-        return upload.Partial("BOLUS", b.bolex_completed.time, _close_extended(b, ctx), upload.by_identifier(ident))
+        return upload.Partial("BOLUS", b.bolex_completed.time, _close_extended(b, ctx), upload.by_identifier(ident),
+                              missing=Skip("bolus-orphan", "extended part of bolus %d completed %s: the bolus itself "
+                                           "is neither in this window nor in Nightscout"
+                                           % (b.bolus_id, ctx.local(b.bolex_completed.time))))
     at = b.completed.time if b.completed else (b.bolex_activated.time if b.bolex_activated else None)
     if at is None:
-        ctx.skip("BOLUS", "bolus %d requested %s: not delivered yet" % (b.bolus_id, ctx.local(b.first.time)))
+        ctx.skip("BOLUS", "bolus-pending", "bolus %d requested %s: not delivered yet" % (b.bolus_id, ctx.local(b.first.time)))
         return None
     if ctx.future(at):
-        ctx.skip("BOLUS", "bolus %d at %s: dated in the future (pump clock ahead?)" % (b.bolus_id, ctx.local(at)))
+        ctx.skip("BOLUS", "future", "bolus %d at %s: dated in the future (pump clock ahead?)" % (b.bolus_id, ctx.local(at)))
         return None
     now_units = b.completed.delivered if b.completed else 0.0
     ext_running = b.extended and b.bolex_completed is None
     ext_units = b.bolex_completed.delivered if b.bolex_completed else None
     if now_units + (ext_units or 0.0) <= 0 and not ext_running:
         status = (b.completed.status if b.completed else "") or "not delivered"
-        ctx.skip("BOLUS", "bolus %d at %s: no insulin delivered (%s)" % (b.bolus_id, ctx.local(at), status))
+        ctx.skip("BOLUS", "bolus-zero", "bolus %d at %s: no insulin delivered (%s)" % (b.bolus_id, ctx.local(at), status))
         return None
     notes = (b.msg2.options_name if b.msg2 and b.msg2.options_name else "Bolus")
     if b.completed and b.completed.status and b.completed.status != "Completed" and not b.extended:
@@ -209,9 +213,7 @@ def _close_extended(b, ctx):
 
     def merge(stored):
         if stored is None:
-            ctx.skip("BOLUS", "extended part of bolus %d completed %s: the bolus itself is neither in this "
-                     "window nor in Nightscout" % (b.bolus_id, ctx.local(part.time)))
-            return None
+            return None                         # the Partial's ``missing`` says why
         now_units = float(stored.get("insulin") or 0.0)
         duration = stored.get("duration")
         ext, text = extended_fields(now_units, part.delivered, duration, False, part.status)

@@ -35,6 +35,7 @@ from ..parser.records import IobValue
 from . import tandemsource_upload as upload
 from .documents import ENTERED_BY, created_at, identifier, minutes, treatment
 from .engine import ChunkResult
+from .skips import Skip
 from .tandemsource_bolus import bolus_documents, group_boluses
 from .tandemsource_profiles import profile_documents, profiles_handler
 
@@ -69,9 +70,15 @@ class _Ctx:
     now: dt.datetime
     until: dt.datetime                     # what the data is known to cover (never after now)
     skipped: dict
+    merged: dict = dataclasses.field(default_factory=dict)
 
-    def skip(self, feature, text):
-        self.skipped.setdefault(feature, []).append(text)
+    def skip(self, feature, key, text):
+        self.skipped.setdefault(feature, []).append(Skip(key, text))
+
+    def merge(self, feature, n=1):
+        """``n`` records of ``feature`` folded into another record's document."""
+        if n:
+            self.merged[feature] = self.merged.get(feature, 0) + n
 
     def local(self, instant):
         return created_at(instant, self.tz)
@@ -138,14 +145,15 @@ def source_documents(events, features, serial, tz, now=None, *, clock_changes=No
         if entries:
             result.extra.append(upload.entries_handler(entries))
     if "PROFILES" in features:
-        built = profile_documents(pump_settings, serial, tz, ctx.skip)
-        if built is not None:
-            result.extra.append(profiles_handler(*built, mode=profile_upload_mode, now=now))
+        # Counted once per run by the handler (the settings are the same for every chunk).
+        result.extra.append(profiles_handler(profile_documents(pump_settings, serial, tz),
+                                             mode=profile_upload_mode, now=now))
     if "IOB" in features:
         result.iob = newest_iob(records, ctx)
     if partials:
         result.extra.append(upload.partials_handler(partials))
     result.skipped = ctx.skipped
+    result.merged = ctx.merged
     return result
 
 
@@ -182,20 +190,30 @@ def basal_documents(records, ctx):
     for r in rows:
         marks.append((r.time, r.seq, r.rate, r.rate_source_name or None, r))
     for r in records:
-        if isinstance(r, (R.PumpSuspended, R.PumpResumed)) and not _near(row_times, r.time):
-            if isinstance(r, R.PumpSuspended):
-                marks.append((r.time, r.seq, 0.0, "Suspended", r))
-            else:
-                marks.append((r.time, r.seq, None, None, r))      # delivery resumed, rate not logged
+        if not isinstance(r, (R.PumpSuspended, R.PumpResumed)):
+            continue
+        if _near(row_times, r.time):
+            ctx.merge("BASAL")                          # the 279 row of the same second says it
+        elif isinstance(r, R.PumpSuspended):
+            marks.append((r.time, r.seq, 0.0, "Suspended", r))
+        else:
+            marks.append((r.time, r.seq, None, None, r))      # delivery resumed, rate not logged
     marks.sort(key=lambda m: (m[0], m[1]))
     docs = []
     for i, (start, _, rate, reason, rec) in enumerate(marks):
         if rate is None:
+            ctx.merge("BASAL")                          # a resume: it ends the segment before it
             continue
         end = marks[i + 1][0] if i + 1 < len(marks) else ctx.until
         end = min(end, ctx.until)
         if end <= start:
-            continue                                    # superseded at once, or not yet running
+            if i + 1 < len(marks) and marks[i + 1][0] <= start:
+                ctx.skip("BASAL", "basal-instant", "basal event %d seq %s at %s: replaced within the same second"
+                         % (rec.code, rec.key, ctx.local(start)))
+            else:                               # the newest, at the data's end: a later run has its duration
+                ctx.skip("BASAL", "basal-pending", "basal event %d seq %s at %s: at the end of the data, no "
+                         "duration yet" % (rec.code, rec.key, ctx.local(start)))
+            continue
         kind = "basal-delivery" if isinstance(rec, R.BasalDelivery) else "basal-suspension"
         docs.append(treatment("Temp Basal", start, ctx.tz, identifier(ctx.serial, kind, rec.key),
                               duration=minutes((end - start).total_seconds()), absolute=float(rate),
@@ -213,11 +231,12 @@ def pump_event_documents(records, ctx):
     docs = []
     for r in records:
         if ctx.future(r.time) and isinstance(r, (R.Alarm, R.PumpSuspended, R.PumpResumed, *FILLS)):
-            ctx.skip("PUMP_EVENTS", "event %d seq %s at %s: dated in the future" % (r.code, r.key, ctx.local(r.time)))
+            ctx.skip("PUMP_EVENTS", "future", "event %d seq %s at %s: dated in the future"
+                     % (r.code, r.key, ctx.local(r.time)))
             continue
         if isinstance(r, R.Alarm):
             if not r.malfunction and r.alarm_id in RESUME_REMINDER_ALARMS:
-                ctx.skip("PUMP_EVENTS", "alarm %s at %s: a resume-pump reminder (the suspension is recorded)"
+                ctx.skip("PUMP_EVENTS", "resume-reminder", "alarm %s at %s: a resume-pump reminder (the suspension is recorded)"
                          % (r.name, ctx.local(r.time)))
                 continue
             notes = "Malfunction (code %d)" % r.alarm_id if r.malfunction else r.name
@@ -281,15 +300,24 @@ def mode_documents(changes, ctx):
                 docs.append(_mode_doc(kind, open_[kind], ev, ctx))
             open_[kind] = ev
         elif ev.action in stops:
+            # The stop is one record: merged into the document of the start it closes here, or
+            # (no start in this chunk) the update of the running document an earlier chunk wrote.
+            closed_here = any(open_[kind] is not None for kind in stops[ev.action])
+            if closed_here:
+                ctx.merge("PUMP_EVENTS")
+            names = "/".join(stops[ev.action])
+            missing = Skip("mode-orphan", "%s stopped %s: no running %s in this window or in Nightscout"
+                           % (names, ctx.local(ev.time), names))
             for kind in stops[ev.action]:
                 if open_[kind] is not None:
                     docs.append(_mode_doc(kind, open_[kind], ev, ctx))
                     open_[kind] = None
                 else:
                     docs.append(upload.Partial("PUMP_EVENTS", ev.time, _close_mode(kind, ev, ctx),
-                                               upload.newest_running(kind, ev.time, RUNNING)))
+                                               upload.newest_running(kind, ev.time, RUNNING),
+                                               group=("stop", ev.key), counted=not closed_here, missing=missing))
         else:
-            ctx.skip("PUMP_EVENTS", "user mode change seq %s at %s: action %d (not synced)"
+            ctx.skip("PUMP_EVENTS", "mode-other", "user mode change seq %s at %s: action %d (not synced)"
                      % (ev.key, ctx.local(ev.time), ev.action))
     for kind, start in open_.items():
         if start is not None:
@@ -302,7 +330,7 @@ def mode_documents(changes, ctx):
 
 def _mode_doc(kind, start, stop, ctx):
     if ctx.future(start.time):
-        ctx.skip("PUMP_EVENTS", "%s started %s: dated in the future" % (kind, ctx.local(start.time)))
+        ctx.skip("PUMP_EVENTS", "future", "%s started %s: dated in the future" % (kind, ctx.local(start.time)))
         return None
     end = min(stop.time, ctx.until) if stop is not None else ctx.until
     reason = _mode_reason(kind, start, stop) + ("" if stop is not None else RUNNING)
@@ -324,11 +352,7 @@ def _close_mode(kind, stop, ctx):
     """Merge for a stop whose start an earlier chunk synced: close Nightscout's running document."""
     def merge(stored):
         if stored is None:
-            if stop.action == 5:
-                return None                     # "stop all" stops whatever runs; nothing did
-            ctx.skip("PUMP_EVENTS", "%s stopped %s: no running %s in this window or in Nightscout"
-                     % (kind, ctx.local(stop.time), kind))
-            return None
+            return None                         # nothing running: the Partial's ``missing`` says so
         start = upload.instant(stored)
         out = {k: v for k, v in stored.items() if k not in ("_id", "mills", "utcOffset")}
         reason = str(stored.get("reason") or kind)
@@ -348,7 +372,7 @@ def session_documents(sessions, ctx, feature):
     docs = []
     for s in sessions:
         if ctx.future(s.time):
-            ctx.skip(feature, "CGM session event seq %s at %s: dated in the future" % (s.key, ctx.local(s.time)))
+            ctx.skip(feature, "future", "CGM session event seq %s at %s: dated in the future" % (s.key, ctx.local(s.time)))
             continue
         event_type, text = SENSOR_EVENTS[s.action]
         docs.append(treatment(event_type, s.time, ctx.tz, identifier(ctx.serial, "cgm-session", s.key),
@@ -362,10 +386,11 @@ def cgm_alert_documents(alerts, ctx):
     docs = []
     for a in alerts:
         if a.family == "Dexcom CGM" and a.alert_id == CGM_OUT_OF_RANGE:
-            ctx.skip("CGM_ALERTS", "Dexcom out-of-range alert at %s (signal loss, not synced)" % ctx.local(a.time))
+            ctx.skip("CGM_ALERTS", "cgm-out-of-range", "Dexcom out-of-range alert at %s (signal loss, not synced)"
+                     % ctx.local(a.time))
             continue
         if ctx.future(a.time):
-            ctx.skip("CGM_ALERTS", "CGM alert seq %s at %s: dated in the future" % (a.key, ctx.local(a.time)))
+            ctx.skip("CGM_ALERTS", "future", "CGM alert seq %s at %s: dated in the future" % (a.key, ctx.local(a.time)))
             continue
         text = "%s Alert (%s)" % (a.family, a.name or "code %d" % a.alert_id)
         docs.append(treatment("CGM Alert", a.time, ctx.tz, identifier(ctx.serial, "cgm-alert", a.key),
@@ -395,14 +420,15 @@ def entry_documents(readings, ctx):
         value, why = sgv_value(r)
         when = ctx.local(r.egv_time)
         if value is None:
-            ctx.skip("CGM", "%s reading seq %s at %s: %s" % (r.sensor, r.key, when, why))
+            ctx.skip("CGM", "cgm-hidden", "%s reading seq %s at %s: %s" % (r.sensor, r.key, when, why))
             continue
         if ctx.future(r.egv_time):
-            ctx.skip("CGM", "%s reading seq %s at %s: dated in the future" % (r.sensor, r.key, when))
+            ctx.skip("CGM", "future", "%s reading seq %s at %s: dated in the future" % (r.sensor, r.key, when))
             continue
         date = int(round(r.egv_time.timestamp() * 1000))
         if date in seen:
-            continue                            # the same reading logged twice (backfill)
+            ctx.merge("CGM")                    # the same reading logged twice (backfill)
+            continue
         seen.add(date)
         out.append({"type": "sgv", "sgv": int(value), "date": date, "dateString": when, "device": ENTERED_BY,
                     "identifier": identifier(ctx.serial, "sgv", r.key), "pump_event_id": r.key})

@@ -19,12 +19,15 @@ A profile is only written when the pump's profiles differ from the newest docume
 wrote (or, if there is none, from the current one), so another uploader's later profile is not
 fought over on every cycle.
 """
+import dataclasses
 import datetime as dt
 import logging
 
 from .. import timeutil
 from ..errors import ConfigError
+from ..parser.records import ParseWarning
 from .documents import ENTERED_BY
+from .skips import Skip
 
 logger = logging.getLogger(__name__)
 
@@ -36,28 +39,41 @@ PROFILE_HISTORY = 50                       # profile documents read to find our 
 CARBS_HR = DELAY = 20                      # Nightscout's defaults (3.0.3: NIGHTSCOUT_PROFILE_*_VALUE)
 
 
-def _counts(summary):
-    from .engine import FeatureCounts
-    return summary.counts.setdefault("PROFILES", FeatureCounts())
+@dataclasses.dataclass
+class ProfileBuild:
+    """What the pump's settings give PROFILES, and the accounting of it. The records read are
+    the pump's profiles (or, without any, its settings: one record): each is skipped with a
+    reason, or goes into the one profile document (the first is that document's outcome, the
+    others are merged into it). ``notes``: repairs worth a warning (a malformed segment dropped)."""
+    store: dict = None
+    default: str = None
+    fetched: int = 0
+    skipped: list = dataclasses.field(default_factory=list)      # skips.Skip
+    notes: list = dataclasses.field(default_factory=list)
 
 
-def profile_documents(pump_settings, serial, tz, skip):
-    """(store, default profile name) from the pump's settings (spec 5.1), or None after telling
-    ``skip("PROFILES", reason)`` why."""
+def profile_documents(pump_settings, serial, tz):
+    """A ``ProfileBuild`` from the pump's settings (spec 5.1): the store and the active profile's
+    name, or (store None) the reasons nothing is uploaded."""
     details, why = find_details(pump_settings, serial)
     if details is None:
-        skip("PROFILES", why)
-        return None
+        return ProfileBuild(fetched=1, skipped=[Skip("profile-no-settings", why)])
     store, default, problems = profile_store(details, tz.zone)
+    build = ProfileBuild(store=store or None, default=default)
     for p in problems:
-        skip("PROFILES", p)
-    if not store:
-        skip("PROFILES", "the pump's settings hold no usable profile")
-        return None
-    if default is None:
-        skip("PROFILES", "no pump profile is marked active (activeIdp); not uploaded")
-        return None
-    return store, default
+        if isinstance(p, Skip):
+            build.skipped.append(p)
+        else:
+            build.notes.append(p)
+    build.fetched = len(store) + len(build.skipped)
+    if not build.fetched:
+        build.fetched = 1
+        build.skipped.append(Skip("profile-unusable", "the pump's settings hold no profile"))
+    if store and default is None:
+        build.skipped += [Skip("profile-no-active", "profile %r: no pump profile is marked active (activeIdp); "
+                                                    "not uploaded" % name) for name in store]
+        build.store = None
+    return build
 
 
 def find_details(settings, serial):
@@ -102,7 +118,7 @@ def profile_store(details, timezone_name, carbs_hr=CARBS_HR, delay=DELAY):
     for p in profiles.get("profile") or []:
         name = p.get("name") if isinstance(p, dict) else None
         if not isinstance(name, str) or not name.strip():
-            problems.append("a pump profile without a name was skipped")
+            problems.append(Skip("profile-unusable", "a pump profile without a name was skipped"))
             continue
         segments, bad = [], False
         for s in p.get("timeDependentSegments") or []:
@@ -118,7 +134,7 @@ def profile_store(details, timezone_name, carbs_hr=CARBS_HR, delay=DELAY):
             problems.append("profile %r: a malformed segment was skipped" % name)
         segments.sort(key=lambda s: s["startTime"])
         if not segments or segments[0]["startTime"] != 0:
-            problems.append("profile %r has no segment starting at midnight; not uploaded" % name)
+            problems.append(Skip("profile-unusable", "profile %r has no segment starting at midnight; not uploaded" % name))
             continue
         dia = p.get("insulinDuration")
         entry = {"dia": round(dia / 60.0, 2) if _is_number(dia) and dia > 0 else None,
@@ -130,7 +146,7 @@ def profile_store(details, timezone_name, carbs_hr=CARBS_HR, delay=DELAY):
                  "target_high": _segment_list(segments, "targetBg", 1),
                  "timezone": timezone_name, "startDate": "1970-01-01T00:00:00.000Z", "units": "mg/dl"}
         if entry["dia"] is None:
-            problems.append("profile %r has no insulin duration; not uploaded" % name)
+            problems.append(Skip("profile-unusable", "profile %r has no insulin duration; not uploaded" % name))
             continue
         store[name] = entry
         if p.get("idp") == active:
@@ -186,16 +202,24 @@ def profile_mode(engine, mode=None):
     return mode
 
 
-def profiles_handler(store, default, mode=None, now=None):
+def profiles_handler(build, mode=None, now=None):
     now_at = now
+    store, default = build.store, build.default
 
     def run(engine, summary):
-        if getattr(summary, "_tandemsource_profiles_done", False):
+        if "PROFILES" in summary.done:
             return                              # the settings are the same for every chunk
-        summary._tandemsource_profiles_done = True
+        summary.done.add("PROFILES")
+        counts = summary.feature("PROFILES")
+        counts.fetched += build.fetched
+        for skip in build.skipped:
+            summary.skip("PROFILES", skip)
+        # Logged and counted with the chunk's warnings (a repaired profile is still uploaded).
+        summary.warnings += [ParseWarning("Tandem Source pump settings", "profiles", note) for note in build.notes]
+        if store is None:
+            return
         chosen = profile_mode(engine, mode)
-        counts = _counts(summary)
-        counts.fetched += len(store)
+        counts.merged += len(store) - 1         # one document holds every profile
         ns = engine.clients.nightscout
         current = ns._call("GET", "api/v1/profile/current", "reading the current profile")
         if not isinstance(current, dict) or not isinstance(current.get("store"), dict):
@@ -236,5 +260,5 @@ def profiles_handler(store, default, mode=None, now=None):
             counts.updated += 1
         else:
             counts.created += 1
-    run.store, run.default = store, default
+    run.store, run.default, run.build = store, default, build
     return run

@@ -39,8 +39,7 @@ def instant(doc):
 
 
 def _counts(summary, feature):
-    from .engine import FeatureCounts
-    return summary.counts.setdefault(feature, FeatureCounts())
+    return summary.feature(feature)
 
 
 # ------------------------------------------------------------------------------------ partials
@@ -48,11 +47,20 @@ def _counts(summary, feature):
 @dataclasses.dataclass
 class Partial:
     """A treatment to merge with what Nightscout holds: ``find(stored docs)`` picks the stored
-    document (or None), ``merge(stored)`` returns the document to write (or None: nothing)."""
+    document (or None), ``merge(stored)`` returns the document to write (or None: nothing).
+
+    Accounting: the Partials of one ``group`` (default: each its own) are one record read.
+    Its first document written is that record's outcome (created/updated/unchanged); when
+    none is written it is ``missing`` (a ``skips.Skip``) if nothing stored was found, else
+    unchanged (Nightscout already says it). ``counted=False``: the record is counted elsewhere
+    (e.g. merged into a document of this chunk); its documents here are extra."""
     feature: str
     time: dt.datetime
     merge: Callable[[Optional[dict]], Optional[dict]]
     find: Callable[[list], Optional[dict]]
+    group: object = None
+    counted: bool = True
+    missing: object = None
 
 
 def by_identifier(ident):
@@ -77,12 +85,30 @@ def partials_handler(partials):
         lo = min(p.time for p in partials) - LOOKBACK
         hi = max(p.time for p in partials) + dt.timedelta(seconds=1)
         stored = ns.treatments(lo, hi)
-        desired = []
+        desired, uncounted, groups = [], set(), {}
         for p in partials:
-            doc = p.merge(p.find(stored))
-            if doc is not None:
-                desired.append((p.feature, {k: v for k, v in doc.items() if k not in _SERVER_FIELDS}))
-        engine._apply(desired, summary)
+            groups.setdefault(id(p) if p.group is None else p.group, []).append(p)
+        for members in groups.values():
+            counted = any(p.counted for p in members)
+            found, wrote = False, False
+            for p in members:
+                match = p.find(stored)
+                found = found or match is not None
+                doc = p.merge(match)
+                if doc is None:
+                    continue
+                doc = {k: v for k, v in doc.items() if k not in _SERVER_FIELDS}
+                if wrote or not counted:
+                    uncounted.add(doc["identifier"])
+                wrote = True
+                desired.append((p.feature, doc))
+            if counted and not wrote:
+                missing = next((p.missing for p in members if p.missing is not None), None)
+                if missing is not None and not found:
+                    summary.skip(members[0].feature, missing)
+                else:
+                    summary.feature(members[0].feature).unchanged += 1     # Nightscout already says it
+        engine._apply(desired, summary, uncounted=uncounted)
     run.partials = partials                     # for inspection (tests, --pretend listings)
     return run
 

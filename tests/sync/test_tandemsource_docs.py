@@ -32,6 +32,10 @@ def partial_docs(result, stored=()):
     return out
 
 
+def partials_of(result):
+    return [p for handler in result.extra for p in getattr(handler, "partials", ())]
+
+
 def by_event(docs, event_type):
     return [d for d in docs if d["eventType"] == event_type]
 
@@ -188,7 +192,9 @@ def test_extended_part_completing_in_a_later_chunk_updates_the_stored_bolus():
     assert (doc["carbs"], doc["insulin"], doc["enteredinsulin"], doc["relative"]) == (60, 2, 5.0, 1.0)
     assert doc["notes"] == "Extended Bolus (Extended: 2.00 U now + 3.00 U over 180 min, completed)"
     assert doc["pump_event_id"] == "13,31,10,11,12" and "_id" not in doc
-    assert partial_docs(result, []) == [] and "neither in this window nor in Nightscout" in result.skipped["BOLUS"][0]
+    assert partial_docs(result, []) == []
+    (partial,) = partials_of(result)
+    assert partial.missing.key == "bolus-orphan" and "neither in this window nor in Nightscout" in partial.missing
 
 
 # ---------------------------------------------------------------------------- PUMP_EVENTS
@@ -247,9 +253,10 @@ def test_a_stop_whose_start_an_earlier_chunk_synced_closes_the_stored_document()
     assert doc["identifier"] == stored["identifier"] and doc["created_at"] == stored["created_at"]
     assert (doc["reason"], doc["notes"], doc["duration"], doc["pump_event_id"]) == (
         "Sleep (Scheduled)", "Sleep (Scheduled)", 480.0, "700,800")
-    # nothing running: the stop is reported, nothing written
+    # nothing running: nothing written, and the stop is skipped with its reason
     assert partial_docs(result, [older_closed]) == []
-    assert "no running Sleep" in result.skipped["PUMP_EVENTS"][0]
+    (partial,) = partials_of(result)
+    assert partial.missing.key == "mode-orphan" and "no running Sleep" in partial.missing
 
 
 def test_cgm_sessions_under_pump_events_or_cgm_alerts():
@@ -367,8 +374,16 @@ def test_profile_store_from_the_pumper_answer():
         [x["value"] for x in weekday["target_high"]]
 
 
+def profile_build(result):
+    (handler,) = result.extra
+    return handler.build
+
+
 def test_profiles_are_skipped_without_settings_or_active_profile():
-    assert run([], ("PROFILES",)).skipped["PROFILES"] == ["no pump settings (the pumper answer) were given"]
+    build = profile_build(run([], ("PROFILES",)))
+    assert build.store is None and build.fetched == 1
+    assert build.skipped == ["no pump settings (the pumper answer) were given"]
+    assert build.skipped[0].key == "profile-no-settings"
     settings = {"profiles": {"activeIdp": 9, "profile": [
         {"name": "A", "idp": 1, "insulinDuration": 240,
          "timeDependentSegments": [{"startTime": 0, "basalRate": 800, "isf": 40, "carbRatio": 9000, "targetBg": 110},
@@ -376,11 +391,14 @@ def test_profiles_are_skipped_without_settings_or_active_profile():
         {"name": "B", "idp": 2, "insulinDuration": 240,
          "timeDependentSegments": [{"startTime": 60, "basalRate": 800, "isf": 40, "carbRatio": 9000, "targetBg": 110}]},
         {"name": "C", "idp": 3, "insulinDuration": 240, "timeDependentSegments": [{"startTime": "x"}]}]}}
-    result = run([], ("PROFILES",), pump_settings={"settings": {"details": settings}})
-    assert result.extra == []
-    assert "'B' has no segment starting at midnight" in result.skipped["PROFILES"][0]
-    assert "'C': a malformed segment" in result.skipped["PROFILES"][1]
-    assert "no pump profile is marked active" in result.skipped["PROFILES"][-1]
+    build = profile_build(run([], ("PROFILES",), pump_settings={"settings": {"details": settings}}))
+    assert build.store is None                          # nothing uploaded without an active profile
+    # three profiles read: B and C (its only segment malformed) unusable; A usable but not active
+    assert build.fetched == 3 and [s.key for s in build.skipped] == [
+        "profile-unusable", "profile-unusable", "profile-no-active"]
+    assert "'B' has no segment starting at midnight" in build.skipped[0]
+    assert "no pump profile is marked active" in build.skipped[-1]
+    assert build.notes == ["profile 'C': a malformed segment was skipped"]
     store, _, _ = profile_store(settings, "UTC")
     assert [x["value"] for x in store["A"]["basal"]] == [0.8]       # the all-zero placeholder is dropped
 
