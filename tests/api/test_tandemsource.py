@@ -16,13 +16,12 @@ from tconnectsync.config import Config
 from tconnectsync.errors import ConfigError, TandemError, TransientError
 from tconnectsync.sandbox.scenario import make_scenario
 from tconnectsync.sandbox.tandemsource_server import DEFAULT_PUMPER_ID, SandboxPump, TandemSourceSandbox
+from tests import data
 
 UTC = dt.timezone.utc
 EMAIL = "pumper@example.com"
 PASSWORD = 'p"a$s #w\\ord'
-FIXTURES = os.environ.get("TANDEMSOURCE_FIXTURES") or os.path.normpath(
-    os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "tandemsource"))
-needs_fixtures = pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="fixtures folder not found: %s" % FIXTURES)
+FIXTURES = str(data.TANDEMSOURCE)
 NOW = dt.datetime(2026, 8, 7, 19, 0, tzinfo=UTC).timestamp()
 
 
@@ -389,7 +388,6 @@ def test_a_401_during_paging_relogs_once(sandbox, tmp_path):
     assert sb.logins == 2 and events[-1]["pumpDateTime"].startswith("2026-05-30")
 
 
-@needs_fixtures
 def test_the_fixture_day_through_the_client(sandbox, tmp_path):
     sb = sandbox(fixtures_dir=FIXTURES, email="alex.example@example.invalid", clock=Clock(NOW + 10 * 86400))
     api = client(sb, tmp_path, email="alex.example@example.invalid")

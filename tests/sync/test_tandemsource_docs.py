@@ -9,7 +9,7 @@ from tconnectsync.sync.engine import plan_treatments
 from tconnectsync.sync.tandemsource_docs import source_documents
 from tconnectsync.sync.tandemsource_profiles import profile_store
 
-from tests.parser._source import (NEW_YORK, SERIAL, basal, ev, fixture_bytes, fixture_json, needs_fixtures,
+from tests.parser._source import (NEW_YORK, SERIAL, basal, ev, fixture_bytes, fixture_json,
                                   tandem_seconds, time_changed)
 
 UTC = dt.timezone.utc
@@ -315,7 +315,6 @@ def test_iob_is_the_newest_value_the_events_carry():
 
 # ------------------------------------------------------------------ identifiers and idempotency
 
-@needs_fixtures
 def test_a_re_run_creates_nothing_and_json_and_binary_agree():
     body = fixture_json("bff-pump-logs-response.json")
     first = run(body)
@@ -350,7 +349,6 @@ def test_future_dated_events_are_not_uploaded():
 
 # ---------------------------------------------------------------------------------- PROFILES
 
-@needs_fixtures
 def test_profile_store_from_the_pumper_answer():
     result = run([], ("PROFILES",), pump_settings=fixture_json("bff-pumper-response.json"))
     handler, = result.extra
@@ -396,7 +394,6 @@ def _expected_bodies(collection):
     return [r["body"] for r in reqs if r["method"] in ("POST", "PUT") and "/api/v1/%s?" % collection in r["url"]]
 
 
-@needs_fixtures
 def test_fixture_day_compared_with_tconnectsync_3_0_3():
     result = run(fixture_json("bff-pump-logs-response.json"), pump_settings=fixture_json("bff-pumper-response.json"))
     ours = [d for _, d in result.treatments] + [d for _, d in partial_docs(result)]
