@@ -1,7 +1,7 @@
 """A fake Nightscout: an HTTP server on 127.0.0.1 that answers like a real one.
 
 Used by the tests, the demo and the benchmarks. It follows the parts of the ``/api/v1`` REST
-API an uploader uses (see the spec ``nightscout-api.md``) for two flavours:
+API an uploader uses (see ``docs/nightscout.md``) for two flavours:
 
 * ``"0.12.8"`` — the npm release, also what 14.x and 15.0.0–15.0.6 do for an uploader:
   treatments are upserted on (normalised ``created_at``, ``eventType``), ``verifyauth`` answers
@@ -687,7 +687,7 @@ class FakeNightscout:
 
     # -- storage operations (called with the lock held)
     def _normalise_treatment(self, obj):
-        """Steps 1-8 of spec §5.2 on one object; returns (obj, prebolus_doc or None)."""
+        """Steps 1-8 of docs/nightscout.md §5.2 on one object; returns (obj, prebolus_doc or None)."""
         if not isinstance(obj, dict):
             obj = {}
         if self.flavor != "0.12.8":
@@ -1247,7 +1247,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return 404, _not_found_page(method, "/api/v1" + rest), "text/html", None
 
     def _profile(self, rest, method, body, permitted):
-        """Profiles (spec section 8): newest startDate first; POST inserts; PUT by _id; DELETE by _id."""
+        """Profiles (docs/nightscout.md §8): newest startDate first; POST inserts; PUT by _id; DELETE by _id."""
         fake = self.fake
         docs = fake._collections["profile"]
         tail = rest[len("/profile"):].lstrip("/")

@@ -215,7 +215,7 @@ def test_an_expired_token_means_exactly_one_new_login(sandbox, tmp_path):
     sb = sandbox(clock=clock, token_lifetime_s=3600)
     api = client(sb, tmp_path)
     api.pumper()
-    clock.t += 3600                     # expired (the spec's ".seconds" quirk would miss this)
+    clock.t += 3600                     # expired (3.0.3's ".seconds" quirk would miss this, docs/tandem-source.md §2)
     api.pumper()
     api.pumper()
     assert sb.logins == 2 and api.logins == 2

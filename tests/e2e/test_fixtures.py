@@ -1,5 +1,5 @@
-"""The CLI against the recorded fixture windows, checked against the spec's worked examples
-(section 10.7), with the bugs of its section 12 fixed."""
+"""The CLI against the recorded fixture windows, checked against the worked examples of
+docs/tconnect.md §10.7, with the bugs of its §12 fixed."""
 import os
 import subprocess
 import sys

@@ -27,7 +27,7 @@ def wall(text):
 
 
 def camel(name):
-    """events.json field name -> the pump-logs JSON key (spec 5.2)."""
+    """events.json field name -> the pump-logs JSON key (docs/tandem-source.md §5.2)."""
     words = [w for w in name.replace("_", " ").split(" ") if w]
     key = words[0][:1].lower() + words[0][1:] + "".join(w[:1].upper() + w[1:] for w in words[1:])
     return key

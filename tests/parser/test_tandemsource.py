@@ -39,7 +39,7 @@ def test_binary_stream_matches_the_manifest():
 def test_json_events_match_the_manifest():
     manifest = {e["sequenceNumber"]: e for e in fixture_json("events-manifest.json")["events"]}
     raws, warnings = decode_json(fixture_json("bff-pump-logs-response.json")["events"])
-    assert warnings == [] and len(raws) == 106                       # all but event 81 (spec 5.2)
+    assert warnings == [] and len(raws) == 106                       # all but event 81 (docs/tandem-source.md §5.2)
     assert {r.code for r in raws} == {e["eventCode"] for e in manifest.values()} - {81}
     for raw in raws:
         assert raw.fields == manifest[raw.seq]["fields"], raw.seq   # bitmask arrays -> the same integers

@@ -333,7 +333,7 @@ def test_spring_forward_day_has_no_gap_times_and_23_hours():
 
 
 def test_berlin_fall_back_day_follows_the_los_angeles_convention():
-    """Berlin's repeated 02:xx hour is not repeated in Los Angeles, so (spec section 2) both
+    """Berlin's repeated 02:xx hour is not repeated in Los Angeles, so (docs/tconnect.md §2) both
     occurrences get the same pseudo epoch; the records still come in event order."""
     sc = make_scenario(dt.date(2021, 10, 30), dt.date(2021, 11, 1), tz_name="Europe/Berlin")
     tz = timeutil.get_zone("Europe/Berlin")
