@@ -5,7 +5,7 @@ Every request goes through ``NightscoutClient._call``, which sends the secret on
 Timeouts, retries of transient failures and redacted logging are ``HttpClient``'s job.
 
 What Nightscout does with what we send (normalisation, dedup keys, the implicit 4-day window of
-queries, paging) is described in the spec ``nightscout-api.md``; ``normalize_for_compare``
+queries, paging) is described in ``docs/nightscout.md``; ``normalize_for_compare``
 predicts the stored form of a treatment so that a sync can tell "already there" from "changed".
 """
 import datetime as dt

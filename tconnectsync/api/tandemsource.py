@@ -1,6 +1,6 @@
 """The Tandem Source API: OIDC login (password POST + PKCE), the pumper and the pump-logs.
 
-See ``shared/spec/tandem-source-api.md`` sections 1-5. One ``HttpClient`` (one cookie jar) for
+See ``docs/tandem-source.md`` §1-5. One ``HttpClient`` (one cookie jar) for
 the login hosts and the Source data host. Every URL is derived from the configured base URLs
 (``sso_url``, ``services_url``, ``source_url``), so a test server or a proxy receives every
 request; the id_token's issuer and audience are always checked against Tandem's real values.
@@ -46,7 +46,7 @@ CLOCK_LEEWAY_S = 120
 CACHE_VERSION = 1
 STALE_PUMP_DAYS = 3
 LOCKED_TEXT = re.compile(r"\b(locked|lockout|locked out)\b|max attempted logins")
-# The event codes the Source web app asks for (spec 5.2; what tconnectsync 3.0.3 sends). The
+# The event codes the Source web app asks for (docs/tandem-source.md §5.2; what tconnectsync 3.0.3 sends). The
 # server has ignored the filter in the past, so callers must not rely on it either way.
 DEFAULT_EVENT_CODES = (229, 5, 28, 4, 26, 562, 563, 566, 99, 279, 3, 16, 59, 21, 55, 20, 280, 64, 65, 66, 61, 33,
                        371, 171, 369, 460, 172, 370, 461, 372, 480, 399, 256, 213, 406, 477, 394, 212, 404, 214,
@@ -163,7 +163,7 @@ class TandemSourceApi:
             self.login()
 
     def login(self):
-        """A fresh credential login (spec 2); ignores and then replaces the token cache."""
+        """A fresh credential login (docs/tandem-source.md §2); ignores and then replaces the token cache."""
         cfg = self.config
         self.limiter.check_refused(NAME)
         session = self.http.session
@@ -383,7 +383,7 @@ class TandemSourceApi:
                           status)
 
     def pumper(self):
-        """The pumper (spec 5.1): profile, ``pumps`` with their settings; decoded JSON."""
+        """The pumper (docs/tandem-source.md §5.1): profile, ``pumps`` with their settings; decoded JSON."""
         self.ensure_login()
         body = self._get(PUMPER_PATH % urllib.parse.quote(self.pumper_id, safe=""), what="pumper request")
         if not isinstance(body, dict) or not isinstance(body.get("pumps"), list):
@@ -479,7 +479,7 @@ class TandemSourceApi:
 
     def newest_event_time(self, pump):
         """When ``pump`` logged its newest event (aware UTC, from the pumper's maxDateOfEvents), or
-        None if it never uploaded: one pumper request, for the --auto-update poll (spec 7.5)."""
+        None if it never uploaded: one pumper request, for the --auto-update poll (docs/tandem-source.md §7.5)."""
         for p in self.pumps():
             if p.assignment_id == pump.assignment_id:
                 return p.last_event

@@ -1,7 +1,7 @@
 """Pump wall-clock times of Tandem Source events -> UTC instants, honouring the pump's clock changes.
 
 The pump clock is a zone-less wall clock the user sets by hand; it does not follow DST by itself
-(spec section 8). Its reading is "the time in TIMEZONE_NAME" only as far as the user keeps it so.
+(docs/tandem-source.md §8). Its reading is "the time in TIMEZONE_NAME" only as far as the user keeps it so.
 The pump logs every change of its clock: event 13 (time) and 14 (date), delivered in the
 ``clockChanges`` list (the whole history) or inline in the binary stream. So:
 
@@ -15,7 +15,7 @@ The pump logs every change of its clock: event 13 (time) and 14 (date), delivere
   08:00 instead of 02:00 on a fall-back day, or corrects a clock that ran an hour fast, gets every
   event at its real instant, and times stay in sequence order (no negative durations).
 
-Payload units of 13/14 are undocumented (spec section 9). A change is used only when one reading
+Payload units of 13/14 are undocumented (docs/tandem-source.md §9). A change is used only when one reading
 of its payload agrees with the event's own time stamp (which may be the time before or after the
 change): 13 as milliseconds or seconds after midnight, or Tandem-epoch seconds; 14 as days since
 2008-01-01, or Tandem-epoch seconds. Otherwise it is reported and ignored.

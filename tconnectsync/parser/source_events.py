@@ -1,13 +1,13 @@
 """The Tandem event catalog and the two wire forms of a pump-log event, decoded to raw values.
 
-Pure functions. ``decode_json`` reads the BFF pump-logs event objects (spec 5.2), ``decode_binary``
-the 26-byte big-endian records of the retired endpoints (spec 6.1); both give ``RawEvent``s whose
+Pure functions. ``decode_json`` reads the BFF pump-logs event objects (docs/tandem-source.md §5.2), ``decode_binary``
+the 26-byte big-endian records of the retired endpoints (docs/tandem-source.md §6.1); both give ``RawEvent``s whose
 ``fields`` are keyed by the catalog's field names (``"Commanded Rate Source"``, ``"EGV TimeStamp"``)
 and hold *raw* values: enums as integer codes, bitmasks as integers, ratio fields unscaled, float32
 values as the shortest decimal that survives a float32 round trip (so both forms agree exactly).
 
-The catalog is ``data/tandem-source-events.json`` (a copy of upstream's ``events.json``, spec 6.2)
-plus the four custom definitions of spec 6.2 (48, 81, 36, 37). An event whose code is not in the
+The catalog is ``data/tandem-source-events.json`` (a copy of upstream's ``events.json``, docs/tandem-source.md §6.2)
+plus the four custom definitions of docs/tandem-source.md §6.2 (48, 81, 36, 37). An event whose code is not in the
 catalog, or that cannot be read, is reported as a ``ParseWarning`` and left out; one bad event
 never stops the others.
 """
@@ -161,7 +161,7 @@ class _Unknown:
 # ---------------------------------------------------------------------------------------- binary
 
 def decode_binary(data):
-    """``(raw events, warnings)`` from the concatenated 26-byte records (spec 6.1)."""
+    """``(raw events, warnings)`` from the concatenated 26-byte records (docs/tandem-source.md §6.1)."""
     if isinstance(data, str):
         raise TypeError("decode_binary wants bytes; use decode_legacy_response for the JSON/base64 body")
     data = bytes(data)
@@ -260,7 +260,7 @@ def _header_int(event, key, default=None):
 
 def parse_pump_time(value):
     """``pumpDateTime`` -> naive wall clock. A trailing ``Z`` is ignored: it is not a real UTC
-    marker (spec 5.2: ``estimatedDateTime`` is the same wall time with ``Z`` appended)."""
+    marker (docs/tandem-source.md §5.2: ``estimatedDateTime`` is the same wall time with ``Z`` appended)."""
     if not isinstance(value, str):
         raise BadEvent("pumpDateTime is %s, not a string" % _show(value))
     text = value.strip()
@@ -276,7 +276,7 @@ def parse_pump_time(value):
 
 
 def decode_json(events):
-    """``(raw events, warnings)`` from pump-logs event objects (spec 5.2).
+    """``(raw events, warnings)`` from pump-logs event objects (docs/tandem-source.md §5.2).
 
     Keys of ``eventProperties`` match catalog fields ignoring case and non-alphanumerics;
     unknown keys (``spareA3``, ``reservedD15`` ...) are ignored, absent fields stay absent.

@@ -1,4 +1,4 @@
-"""Typed records of Tandem Source pump-log events (spec tandem-source-api.md, section 6).
+"""Typed records of Tandem Source pump-log events (docs/tandem-source.md §6).
 
 ``parser/tandemsource.py`` builds these from the pump-logs JSON or the binary event stream.
 Every record carries the event's identity (``code``, ``seq``, ``group``), the pump's own
@@ -226,7 +226,7 @@ class ClockChange(SourceEvent):
     """13 LID_TIME_CHANGED / 14 LID_DATE_CHANGED: the pump's wall clock jumped by ``delta_s``.
 
     ``delta_s`` is None when the payload could not be read consistently with the event's own
-    time (the units are undocumented, spec section 9); such a change is not used.
+    time (the units are undocumented, docs/tandem-source.md §9); such a change is not used.
     """
     kind: str                                # "time" | "date"
     delta_s: Optional[float] = None

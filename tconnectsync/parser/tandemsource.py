@@ -4,9 +4,9 @@ Pure functions: data in, ``(records, warnings)`` out, records sorted by (sequenc
 sequenceNumber) -- the order the pump logged them in.
 
 * ``parse_pump_logs(body, tz)``: the BFF ``pump-logs`` answer (``{"events", "clockChanges"}``)
-  or just its list of events (spec 5.2).
+  or just its list of events (docs/tandem-source.md §5.2).
 * ``parse_binary(data, tz)``: the 26-byte records of the retired ``reportsfacade/pumpevents``
-  endpoint (spec 6.1); ``parse_legacy_response(body, tz)`` for that endpoint's JSON/base64 body.
+  endpoint (docs/tandem-source.md §6.1); ``parse_legacy_response(body, tz)`` for that endpoint's JSON/base64 body.
 * ``parse(data, tz)``: any of the above, told apart by type.
 
 Times: pump wall clock -> UTC in ``source_clock`` (TIMEZONE_NAME, the repeated fall-back hour
@@ -54,7 +54,7 @@ EGV_AFTER = dt.timedelta(minutes=10)
 
 
 def identifier_name(text):
-    """``EMPTY_CARTRIDGE_ALARM`` -> ``EmptyCartridgeAlarm``, ``CGM High`` -> ``CgmHigh`` (spec 6.4)."""
+    """``EMPTY_CARTRIDGE_ALARM`` -> ``EmptyCartridgeAlarm``, ``CGM High`` -> ``CgmHigh`` (docs/tandem-source.md §6.4)."""
     return "".join(w[:1].upper() + w[1:].lower() for w in re.split(r"[^A-Za-z0-9]+", text) if w)
 
 
@@ -317,7 +317,7 @@ def _clock_raws(clock_changes):
 
 
 def parse_pump_logs(body, tz, clock_changes=None):
-    """Records and warnings from a pump-logs answer or its ``events`` list (spec 5.2).
+    """Records and warnings from a pump-logs answer or its ``events`` list (docs/tandem-source.md §5.2).
 
     ``clock_changes`` (the answer's ``clockChanges``) may also be given separately.
     """

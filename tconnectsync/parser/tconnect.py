@@ -38,7 +38,7 @@ NO_TIME = "0001-01-01T00:00:00"          # .NET DateTime.MinValue: "not applicab
 IOB_MARK_S = 5                           # the pump writes an IOB row ~2 s after a delivery
 COMPLETION_WITHIN_S = 3600               # a standard bolus completes well within an hour
 
-# Column orders documented in spec 5.1, used only when a block's header row is unrecognised.
+# Column orders documented in docs/tconnect.md §5.1, used only when a block's header row is unrecognised.
 READING_COLUMNS = ["DeviceType", "SerialNumber", "Description", "EventDateTime",
                    "Readings (CGM / BGM)"]
 IOB_COLUMNS = ["Type", "EventID", "EventDateTime", "IOB"]

@@ -1,7 +1,7 @@
 """A fake Nightscout: an HTTP server on 127.0.0.1 that answers like a real one.
 
 Used by the tests, the demo and the benchmarks. It follows the parts of the ``/api/v1`` REST
-API an uploader uses (see the spec ``nightscout-api.md``) for two flavours:
+API an uploader uses (see ``docs/nightscout.md``) for two flavours:
 
 * ``"0.12.8"`` — the npm release, also what 14.x and 15.0.0–15.0.6 do for an uploader:
   treatments are upserted on (normalised ``created_at``, ``eventType``), ``verifyauth`` answers
@@ -459,12 +459,82 @@ def _purify_all(value):
     return value
 
 
-def _error_page(status, message):
-    """The HTML error page of Nightscout's error handler (with the message, no stack)."""
-    text = html.escape(message)
-    return ("<html>\n  <head>\n    <meta charset='utf-8'> \n    <title>%s</title>\n  </head>\n"
-            "  <body>\n    <div id=\"wrapper\">\n      <h1>Connect</h1>\n"
-            "      <h2><em>%d</em> %s</h2>\n    </div>\n  </body>\n</html>\n" % (text, status, text))
+class ErrorPage(str):
+    """An answer of Nightscout's error handler (Express ``errorhandler``, both versions).
+
+    The handler picks its format from the request's ``Accept`` header, preferring in this order
+    HTML, JSON, plain text: the HTML page for no header, ``*/*`` or ``text/html``;
+    ``{"error": {"message", "stack", ...the error's own properties}}`` when JSON is preferred
+    (e.g. ``Accept: application/json``, which our client sends); the stack as text otherwise.
+    As a ``str`` it is the HTML page. ``message`` is ``"Name: text"`` as the stack's first line;
+    ``props`` are the extra properties (body-parser errors carry ``type``, ``status``, ...).
+    """
+
+    def __new__(cls, status, message, props=None):
+        text = html.escape(message)
+        page = ("<html>\n  <head>\n    <meta charset='utf-8'> \n    <title>%s</title>\n  </head>\n"
+                "  <body>\n    <div id=\"wrapper\">\n      <h1>Connect</h1>\n"
+                "      <h2><em>%d</em> %s</h2>\n    </div>\n  </body>\n</html>\n" % (text, status, text))
+        self = super().__new__(cls, page)
+        self.status = status
+        self.message = message
+        self.props = dict(props or {})
+        return self
+
+    def negotiate(self, accept):
+        """(body, content type) for the request's Accept header."""
+        chosen = preferred_type(accept, ("text/html", "application/json", "text/plain"))
+        stack = self.message + "\n    at (FakeNightscout)"
+        if chosen == "text/html":
+            return str(self), "text/html"
+        if chosen == "application/json":
+            _name, _, text = self.message.partition(": ")
+            return {"error": {"message": text or self.message, "stack": stack, **self.props}}, "application/json"
+        return stack, "text/plain"
+
+
+def _error_page(status, message, props=None):
+    """The error handler's answer (see ``ErrorPage``; its HTML page has the message, no stack)."""
+    return ErrorPage(status, message, props)
+
+
+def preferred_type(accept, offers):
+    """The offer an ``Accept`` header prefers (as the npm ``negotiator`` ranks them), else None.
+
+    No header means the first offer. Each offer takes the quality of the most specific matching
+    range; the highest quality wins, then the more specific range, then the earlier range, then
+    the earlier offer.
+    """
+    if accept is None or not accept.strip():
+        return offers[0]
+    ranges = []
+    for order, part in enumerate(accept.split(",")):
+        bits = [b.strip() for b in part.split(";")]
+        if "/" not in bits[0]:
+            continue
+        kind, sub = (x.strip().lower() for x in bits[0].split("/", 1))
+        quality = 1.0
+        for bit in bits[1:]:
+            name, _, value = bit.partition("=")
+            if name.strip().lower() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        ranges.append((kind, sub, quality, order))
+    ranked = []
+    for index, offer in enumerate(offers):
+        kind, sub = offer.split("/")
+        best = None
+        for r_kind, r_sub, quality, order in ranges:
+            if r_kind not in ("*", kind) or r_sub not in ("*", sub):
+                continue
+            spec = (4 if r_kind == kind else 0) | (2 if r_sub == sub else 0)
+            if best is None or (spec, quality) > (best[1], best[0]):
+                best = (quality, spec, order)
+        if best is not None and best[0] > 0:
+            ranked.append((-best[0], -best[1], best[2], index, offer))
+    return min(ranked)[-1] if ranked else None
 
 
 def _not_found_page(method, path):
@@ -617,7 +687,7 @@ class FakeNightscout:
 
     # -- storage operations (called with the lock held)
     def _normalise_treatment(self, obj):
-        """Steps 1-8 of spec §5.2 on one object; returns (obj, prebolus_doc or None)."""
+        """Steps 1-8 of docs/nightscout.md §5.2 on one object; returns (obj, prebolus_doc or None)."""
         if not isinstance(obj, dict):
             obj = {}
         if self.flavor != "0.12.8":
@@ -736,8 +806,11 @@ class FakeNightscout:
             pb_index = self._find_index(
                 "treatments", lambda d: d.get("created_at") == prebolus["created_at"]
                 and d.get("eventType") == prebolus["eventType"])
-            self._replace_or_insert("treatments", pb_index, prebolus)
-            answers.append(dict(prebolus))
+            pb_stored, pb_inserted = self._replace_or_insert("treatments", pb_index, prebolus)
+            pb_answer = dict(prebolus)
+            if pb_inserted and self.flavor != "0.12.8":
+                pb_answer["_id"] = pb_stored["_id"]      # 15.0.7 names a new carbs record's _id
+            answers.append(pb_answer)
         return answers
 
     def _put_treatment(self, obj):
@@ -940,6 +1013,8 @@ class _Handler(http.server.BaseHTTPRequestHandler):
 
     # -- plumbing
     def _send(self, status, body, content_type="application/json", headers=None):
+        if isinstance(body, ErrorPage):
+            body, content_type = body.negotiate(self.headers.get("Accept"))
         if not isinstance(body, (str, bytes)) or content_type == "application/json":
             payload = json.dumps(js_clean(body), separators=(",", ":")).encode("utf-8")
             content_type = "application/json; charset=utf-8"
@@ -1036,8 +1111,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
                 collection = name
         limit = JSON_LIMIT if collection else SMALL_LIMIT
         if length > limit:
-            return 413, _error_page(413, "PayloadTooLargeError: request entity too large"), \
-                "text/html", None
+            return 413, _error_page(413, "PayloadTooLargeError: request entity too large", {
+                "expected": length, "length": length, "limit": limit, "type": "entity.too.large",
+                "status": 413, "statusCode": 413, "expose": True}), "text/html", None
         body, body_error = None, None
         if raw_body:
             ctype = (self.headers.get("Content-Type") or "").lower()
@@ -1049,11 +1125,9 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             elif "x-www-form-urlencoded" in ctype:
                 body = parse_qs(raw_body.decode("utf-8", "replace"))
         if body_error is not None:
-            if fake.flavor == "0.12.8":
-                return 400, _error_page(400, "SyntaxError: " + body_error), "text/html", None
-            return 400, {"error": {"body": raw_body[:200].decode("utf-8", "replace"), "expose": True,
-                                   "message": body_error, "status": 400, "statusCode": 400,
-                                   "type": "entity.parse.failed"}}, "application/json", None
+            return 400, _error_page(400, "SyntaxError: " + body_error, {
+                "expose": True, "statusCode": 400, "status": 400,
+                "body": raw_body.decode("utf-8", "replace"), "type": "entity.parse.failed"}), "text/html", None
 
         credential = params.get("secret") if isinstance(params.get("secret"), str) else None
         credential = credential or self.headers.get("api-secret")
@@ -1173,7 +1247,7 @@ class _Handler(http.server.BaseHTTPRequestHandler):
         return 404, _not_found_page(method, "/api/v1" + rest), "text/html", None
 
     def _profile(self, rest, method, body, permitted):
-        """Profiles (spec section 8): newest startDate first; POST inserts; PUT by _id; DELETE by _id."""
+        """Profiles (docs/nightscout.md §8): newest startDate first; POST inserts; PUT by _id; DELETE by _id."""
         fake = self.fake
         docs = fake._collections["profile"]
         tail = rest[len("/profile"):].lstrip("/")

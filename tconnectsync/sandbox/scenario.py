@@ -256,7 +256,7 @@ class Scenario:
         return self.wall(ts)[0].strftime("%Y-%m-%dT%H:%M:%S")
 
     def pseudo_epoch(self, ts):
-        """The Control:IQ ``x`` of UTC ``ts`` (spec section 2)."""
+        """The Control:IQ ``x`` of UTC ``ts`` (docs/tconnect.md §2)."""
         naive, second = self.wall(ts)
         return timeutil.encode_pseudo_epoch(naive, second=second)
 

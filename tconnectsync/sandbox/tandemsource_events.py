@@ -1,6 +1,6 @@
 """A sandbox ``Scenario`` encoded as Tandem Source pump-log events (the BFF ``pump-logs`` JSON).
 
-Each event has exactly the shape of ``shared/fixtures/tandemsource/bff-pump-logs-response.json``:
+Each event has exactly the shape of ``tests/data/tandemsource/bff-pump-logs-response.json``:
 
     {"deviceAssignmentId", "eventCode", "sequenceGroup": 0, "sequenceNumber", "pumpDateTime",
      "eventProperties": {...}, "estimatedDateTime": pumpDateTime + "Z"}
@@ -8,7 +8,7 @@ Each event has exactly the shape of ``shared/fixtures/tandemsource/bff-pump-logs
 ``eventProperties`` keys are the camelCase names of the ``events.json`` fields, in that file's
 order, followed by the padding keys seen in real captures; values are raw (enums as integers,
 bitmasks as lists of set bit positions, float32 values as the shortest decimal that survives a
-float32 round trip, Tandem-epoch seconds for times inside payloads). See spec sections 5.2 and 6.
+float32 round trip, Tandem-epoch seconds for times inside payloads). See docs/tandem-source.md §5.2 and §6.
 
 The history comes from the scenario's truth accessors, generated per pump-local day and
 numbered per day, so an event keeps its sequence number whichever window asks for it and however
@@ -165,7 +165,7 @@ def shortest_float32(x):
 
 
 def tandem_seconds(naive):
-    """Seconds since 2008-01-01 of a pump wall-clock time (spec 6.1)."""
+    """Seconds since 2008-01-01 of a pump wall-clock time (docs/tandem-source.md §6.1)."""
     return int((naive - TANDEM_EPOCH).total_seconds())
 
 
@@ -345,7 +345,7 @@ class PumpEventLog:
     def _clock_change(self, d):
         """A pump clock change (DST) inside day ``d``: event 13 at the instant of the change.
 
-        Payload units are undocumented (spec 9); here timePrior/timeAfter are the wall-clock
+        Payload units are undocumented (docs/tandem-source.md §9); here timePrior/timeAfter are the wall-clock
         seconds after midnight before and after the change, rawRtcTime Tandem-epoch seconds of
         the pump clock before it."""
         sc = self.full

@@ -9,7 +9,7 @@ and the id_token issuer; the issuer is Tandem's real one whatever port the sandb
 Data comes from one ``Scenario`` per pump (encoded by ``tandemsource_events``), several pumps
 per account (e.g. a t:slim X2 and a Mobi), or from the fixtures folder served verbatim.
 
-The servers check requests the way Tandem is described to (spec ``tandem-source-api.md``): the
+The servers check requests the way Tandem is described to (``docs/tandem-source.md``): the
 login session cookie, PKCE, the registered redirect URI, Origin/Referer (403 "The request is
 blocked" from the firewall), bearer tokens (401), the pump-logs query (400 for unknown keys such
 as the retired ``eventIds``, for bad dates and for windows over 28 days). Fault injection and
@@ -652,7 +652,7 @@ class TandemSourceSandbox(FaultsMixin):
 
 
 def pumper_entry(pump):
-    """One ``pumps[]`` entry of the pumper answer (spec 5.1) for a sandbox pump."""
+    """One ``pumps[]`` entry of the pumper answer (docs/tandem-source.md §5.1) for a sandbox pump."""
     sc, model = pump.scenario, pump.log.model
     newest, oldest = pump.log.newest_event(), pump.log.oldest_event()
     last = newest["pumpDateTime"] if newest else None

@@ -3,7 +3,7 @@
 ``web`` is tconnect.tandemdiabetes.com (website login), ``ws2`` is tconnectws2 and ``services``
 is tdcservices (Control:IQ under ``tconnect/controliq/api/``, therapy events under
 ``tconnect/therapyevents/api/``, the Android/cloud API under ``cloud/``). Wire formats follow
-the spec (``tandem-tconnect-api.md``) and the fixtures byte for byte; data comes from a
+``docs/tconnect.md`` and the fixtures byte for byte; data comes from a
 ``Scenario`` or, for the fixtures' own windows, from a fixtures folder served verbatim.
 
 The servers validate requests the way Tandem does (auth, WAF rules, dates, window sizes) and
@@ -110,7 +110,7 @@ HOME_PAGE = """<!DOCTYPE html>
 </body>
 </html>
 """
-# Azure Application Gateway WAF answer to a rejected request (spec 4: "403 HTML (403 Forbidden)")
+# Azure Application Gateway WAF answer to a rejected request (docs/tconnect.md §4: an HTML "403 Forbidden")
 WAF_FORBIDDEN_PAGE = """<html>
 <head><title>403 Forbidden</title></head>
 <body>
@@ -295,7 +295,7 @@ def bolus_csv_row(sc, b, cutoff):
         sc.wall_str(b.req), sc.wall_str(b.req), btype, opts, std_pct, duration, "%d" % b.carbs,
         "1" if b.override else "0", "%d" % (scen.AUTO_TARGET if b.kind == "auto" else scen.TARGET),
         "%.2f" % scen.CF, "%.2f" % b.food, "%.2f" % b.corr, "%.2f" % b.requested, "0",
-        "0",    # the real export's extra value without a header name (spec 5.1)
+        "0",    # the real export's extra value without a header name (docs/tconnect.md §5.1)
         ehr, details, "0", "%d" % b.index_id, "",
     ]
     return _csv_row(values, trailing_comma=True)
@@ -425,7 +425,7 @@ THERAPY_THRESHOLDS = {"targetBGHigh": 180, "targetBGLow": 70, "hypoThreshold": 5
 # ---------------------------------------------------------------------------- fixtures
 
 class FixtureStore:
-    """A fixtures folder (``shared/fixtures/tconnect``) served verbatim for its windows."""
+    """A fixtures folder (``tests/data/tconnect`` in the repository) served verbatim for its windows."""
 
     def __init__(self, root):
         self.root = root

@@ -1,4 +1,4 @@
-"""Tandem Source pump events -> the Nightscout documents of one chunk (spec 7.4, with the fixes of 8).
+"""Tandem Source pump events -> the Nightscout documents of one chunk (docs/tandem-source.md §7.4, with the fixes of §8).
 
 ``source_documents(events, features, serial, tz, now=None)`` is what the Tandem Source backend
 hands the engine: the desired treatments (each with a deterministic ``identifier`` from the pump
@@ -96,7 +96,7 @@ def source_documents(events, features, serial, tz, now=None, *, clock_changes=No
     ``now`` (aware; default: the current time) caps durations and drops future-dated events
     (pump clock ahead); ``data_until`` (aware) caps them further, e.g. at the chunk's end.
     ``pump_settings``: the pumper answer, one of its ``pumps`` or that pump's ``settings``
-    (spec 5.1), needed for PROFILES. ``profile_upload_mode``: see ``tandemsource_profiles``.
+    (docs/tandem-source.md §5.1), needed for PROFILES. ``profile_upload_mode``: see ``tandemsource_profiles``.
     """
     now = (now or dt.datetime.now(UTC)).astimezone(UTC)
     records, warnings = tandemsource.parse(events, tz, clock_changes)

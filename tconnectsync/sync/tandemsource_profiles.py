@@ -1,8 +1,8 @@
-"""PROFILES: the pump's insulin profiles (pumper settings, spec 5.1) -> a Nightscout profile document.
+"""PROFILES: the pump's insulin profiles (pumper settings, docs/tandem-source.md §5.1) -> a Nightscout profile document.
 
 ``profile_store`` builds one Nightscout store entry per pump profile (pure): basal (U/h), sens
 (ISF), carbratio (g/U) per segment, and the pump's own ``targetBg`` per segment as target_low and
-target_high -- not the CGM alert thresholds 3.0.3 put there (spec 7.4.12, 8). All-zero
+target_high -- not the CGM alert thresholds 3.0.3 put there (docs/tandem-source.md §7.4.12, §8). All-zero
 placeholder segments are dropped; numbers are numbers (3.0.3 sent "5.0", "20").
 
 ``profiles_handler`` is the ``ChunkResult.extra`` step that writes it, once per run, through
@@ -53,7 +53,7 @@ class ProfileBuild:
 
 
 def profile_documents(pump_settings, serial, tz):
-    """A ``ProfileBuild`` from the pump's settings (spec 5.1): the store and the active profile's
+    """A ``ProfileBuild`` from the pump's settings (docs/tandem-source.md §5.1): the store and the active profile's
     name, or (store None) the reasons nothing is uploaded."""
     details, why = find_details(pump_settings, serial)
     if details is None:
@@ -110,7 +110,7 @@ def profile_store(details, timezone_name, carbs_hr=CARBS_HR, delay=DELAY):
     """({name: Nightscout profile}, name of the active one, [problems]) from ``settings.details``.
 
     Per segment: basal (U/h), sens (ISF, mg/dL/U), carbratio (g/U) and the pump's own
-    ``targetBg`` as target_low and target_high (spec 8: not the CGM alert thresholds).
+    ``targetBg`` as target_low and target_high (docs/tandem-source.md §8: not the CGM alert thresholds).
     """
     profiles = details.get("profiles") or {}
     active = profiles.get("activeIdp")
@@ -128,7 +128,7 @@ def profile_store(details, timezone_name, carbs_hr=CARBS_HR, delay=DELAY):
                 bad = True
                 continue
             if not any(s[k] for k in keys):
-                continue                            # an all-zero placeholder segment (spec 5.1)
+                continue                            # an all-zero placeholder segment (docs/tandem-source.md §5.1)
             segments.append(s)
         if bad:
             problems.append("profile %r: a malformed segment was skipped" % name)

@@ -16,13 +16,12 @@ from tconnectsync.config import Config
 from tconnectsync.errors import ConfigError, TandemError, TransientError
 from tconnectsync.sandbox.scenario import make_scenario
 from tconnectsync.sandbox.tandemsource_server import DEFAULT_PUMPER_ID, SandboxPump, TandemSourceSandbox
+from tests import data
 
 UTC = dt.timezone.utc
 EMAIL = "pumper@example.com"
 PASSWORD = 'p"a$s #w\\ord'
-FIXTURES = os.environ.get("TANDEMSOURCE_FIXTURES") or os.path.normpath(
-    os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "tandemsource"))
-needs_fixtures = pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="fixtures folder not found: %s" % FIXTURES)
+FIXTURES = str(data.TANDEMSOURCE)
 NOW = dt.datetime(2026, 8, 7, 19, 0, tzinfo=UTC).timestamp()
 
 
@@ -216,7 +215,7 @@ def test_an_expired_token_means_exactly_one_new_login(sandbox, tmp_path):
     sb = sandbox(clock=clock, token_lifetime_s=3600)
     api = client(sb, tmp_path)
     api.pumper()
-    clock.t += 3600                     # expired (the spec's ".seconds" quirk would miss this)
+    clock.t += 3600                     # expired (3.0.3's ".seconds" quirk would miss this, docs/tandem-source.md §2)
     api.pumper()
     api.pumper()
     assert sb.logins == 2 and api.logins == 2
@@ -389,7 +388,6 @@ def test_a_401_during_paging_relogs_once(sandbox, tmp_path):
     assert sb.logins == 2 and events[-1]["pumpDateTime"].startswith("2026-05-30")
 
 
-@needs_fixtures
 def test_the_fixture_day_through_the_client(sandbox, tmp_path):
     sb = sandbox(fixtures_dir=FIXTURES, email="alex.example@example.invalid", clock=Clock(NOW + 10 * 86400))
     api = client(sb, tmp_path, email="alex.example@example.invalid")

@@ -1,6 +1,5 @@
-"""The CLI against the recorded fixture windows, checked against the spec's worked examples
-(section 10.7), with the bugs of its section 12 fixed."""
-import datetime as dt
+"""The CLI against the recorded fixture windows, checked against the worked examples of
+docs/tconnect.md §10.7, with the bugs of its §12 fixed."""
 import os
 import subprocess
 import sys
@@ -11,17 +10,17 @@ from tconnectsync import timeutil
 from tconnectsync.sandbox.nightscout import FakeNightscout
 from tconnectsync.sandbox.tconnect_server import TandemLegacySandbox
 
+from tests import data
+
 from .conftest import REPO
 
-FIXTURES = os.path.join(REPO, "..", "shared", "fixtures", "tconnect")
+FIXTURES = str(data.TCONNECT)
 SECRET = "fixture-nightscout-secret"
 NY = timeutil.get_zone("America/New_York")
 
 
 @pytest.fixture
 def fixture_run(tmp_path):
-    if not os.path.isdir(FIXTURES):
-        pytest.skip("shared/fixtures is not beside the repository")
     with TandemLegacySandbox(fixtures_dir=FIXTURES, email="alex@example.com", password="pw") as tandem, \
             FakeNightscout(api_secret=SECRET, flavor="15.0.7") as ns:
         def run(start, end, *features):

@@ -1,7 +1,8 @@
-"""The whole CLI against a real Nightscout 0.12.8 (skips, saying why, when it can't start here)."""
+"""The whole CLI against each real Nightscout, 0.12.8 and 15.0.7 (each skips, saying why and how to
+install it, when it can't start here; see tests/nightscout/conftest.py)."""
 import datetime as dt
 
-from tests.nightscout.conftest import real_nightscout  # noqa: F401  (the fixture)
+from tests.nightscout.conftest import any_real_nightscout, real_nightscout, real_nightscout_15  # noqa: F401
 
 from .test_sync import assert_basal_matches_truth, assert_boluses_match_truth
 
@@ -22,9 +23,11 @@ class RealView:
         return self.backend.stored_activity()
 
 
-def test_sync_into_real_nightscout_twice(make_env, real_nightscout):  # noqa: F811
+def test_sync_into_real_nightscout_twice(make_env, any_real_nightscout):  # noqa: F811
+    real_nightscout = any_real_nightscout
     real_nightscout.clear()
     ns = RealView(real_nightscout)
+    assert real_nightscout.request("GET", "api/v1/status.json").json()["version"] == real_nightscout.flavor
     start, end = dt.date(2021, 11, 6), dt.date(2021, 11, 8)
     env = make_env(start, end, ns=ns)
     args = ("--start-date", str(start), "--end-date", str(end), "--features", "BASAL", "BOLUS", "IOB", "PUMP_EVENTS")

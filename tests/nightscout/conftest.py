@@ -1,21 +1,31 @@
 """Nightscout backends for the contract tests, reusable by other test packages.
 
-* ``real_nightscout`` (session): a real Nightscout 0.12.8 + CongoDB started by
-  ``scripts/nightscout-local.sh`` on random free ports of 127.0.0.1, installed into ``.nslocal/``
-  on first use (about a minute, npm registry only). Skips, saying why, when it cannot be
-  installed or started; ``TCONNECTSYNC_REAL_NS=0`` skips it on purpose. Stopped at session end.
-* ``nightscout_backend`` (function, parametrized): ``fake-0.12.8``, ``fake-15.0.7``,
-  ``real-0.12.8``; each yields a ``Backend`` with ``url``, ``secret``, ``flavor``, ``kind``,
-  ``clear()``, ``stored_treatments()``, ``stored_activity()`` and (fakes only) ``fake``.
+* Real servers, started by ``scripts/nightscout-local.sh`` on random free ports of 127.0.0.1
+  (one per version and pytest process, stopped at its end; see docs/nightscout.md):
 
-The real server is emptied before and after every test that uses it.
+  - Nightscout 0.12.8 + CongoDB from ``.nslocal/`` (``TCONNECTSYNC_NSLOCAL_DIR``), installed there
+    on first use (about a minute, npm registry only);
+  - Nightscout 15.0.7 + CongoDB from ``.ns15/`` (``TCONNECTSYNC_NS15_DIR``), never installed by the
+    tests (it needs the source archive ``../shared/nightscout/cgm-remote-monitor-15.0.7.tar.gz``,
+    a minute and ~2 GB of RAM): ``bash scripts/nightscout-local.sh install15`` installs it.
+
+  Each skips, naming what is missing and the command that installs it, when it cannot be
+  installed or started; ``TCONNECTSYNC_REAL_NS=0`` skips both on purpose.
+* ``real_nightscout`` (session): the real 0.12.8; ``real_nightscout_15`` (session): the real
+  15.0.7; ``any_real_nightscout`` (session, parametrized): each real server in turn.
+* ``nightscout_backend`` (function, parametrized): ``fake-0.12.8``, ``fake-15.0.7``,
+  ``real-0.12.8``, ``real-15.0.7``; each yields a ``Backend`` with ``url``, ``secret``, ``flavor``,
+  ``kind``, ``clear()``, ``stored_treatments()``, ``stored_activity()`` and (fakes only) ``fake``.
+
+A real server is emptied before and after every test that uses it through ``nightscout_backend``.
 
 Reuse elsewhere (e.g. tests/e2e/conftest.py)::
 
     from tests.nightscout.conftest import real_nightscout  # noqa: F401  (the fixture)
 
-or call ``shared_real_nightscout()`` directly (raises RuntimeError with the reason when it
-cannot start). Either way one server is started per pytest process, and stopped at its end.
+or call ``shared_real_nightscout(version)`` directly (raises RuntimeError with the reason when it
+cannot start). Either way one server per version is started per pytest process, and stopped at
+its end.
 """
 import atexit
 import os
@@ -34,6 +44,8 @@ from tconnectsync.sandbox.nightscout import FakeNightscout
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "scripts" / "nightscout-local.sh"
 INSTALL_DIR = Path(os.environ.get("TCONNECTSYNC_NSLOCAL_DIR") or REPO / ".nslocal")
+NS15_DIR = Path(os.environ.get("TCONNECTSYNC_NS15_DIR") or REPO / ".ns15")
+OLD, NEW = "0.12.8", "15.0.7"
 EVERYTHING = "1970-01-01T00:00:00.000Z"      # an explicit created_at bound: no 4-day window
 
 
@@ -94,8 +106,8 @@ class Backend:
 class RealNightscout(Backend):
     """A running real Nightscout started by scripts/nightscout-local.sh."""
 
-    def __init__(self, url, secret, port, db_port, install_dir):
-        super().__init__("real", "0.12.8", url, secret)
+    def __init__(self, url, secret, port, db_port, install_dir, version=OLD):
+        super().__init__("real", version, url, secret)
         self.port = port
         self.db_port = db_port
         self.install_dir = install_dir
@@ -113,21 +125,44 @@ def _tail(text, secret=None, lines=15):
     return text
 
 
-def start_real_nightscout(install_dir=INSTALL_DIR):
-    """Install (if needed) and start a real Nightscout; returns a RealNightscout.
+def _install_dir(version):
+    return INSTALL_DIR if version == OLD else NS15_DIR
 
-    Raises RuntimeError with the reason when it cannot.
+
+def _installed_version(install_dir):
+    """The version ``scripts/nightscout-local.sh version`` finds in install_dir, or None."""
+    answer = subprocess.run(["bash", str(SCRIPT), "version", str(install_dir)],
+                            capture_output=True, text=True, timeout=60)
+    return answer.stdout.strip() if answer.returncode == 0 else None
+
+
+def start_real_nightscout(version=OLD, install_dir=None):
+    """Install 0.12.8 if needed, then start a real Nightscout of ``version``; a RealNightscout.
+
+    Raises RuntimeError with the reason (and the command that would fix it) when it cannot.
     """
     if os.environ.get("TCONNECTSYNC_REAL_NS", "1") == "0":
         raise RuntimeError("TCONNECTSYNC_REAL_NS=0: real Nightscout not wanted")
+    install_dir = Path(install_dir or _install_dir(version))
     for tool in ("bash", "node", "npm", "curl", "sha1sum", "tar", "setsid"):
         if not shutil.which(tool):
             raise RuntimeError("%s is not installed (needed to run a real Nightscout)" % tool)
-    install = subprocess.run(["bash", str(SCRIPT), "install", str(install_dir)],
-                             capture_output=True, text=True, timeout=900)
-    if install.returncode != 0:
-        raise RuntimeError("installing Nightscout 0.12.8 failed:\n" + _tail(install.stdout + install.stderr))
+    if version == OLD:
+        install = subprocess.run(["bash", str(SCRIPT), "install", str(install_dir)],
+                                 capture_output=True, text=True, timeout=900)
+        if install.returncode != 0:
+            raise RuntimeError("installing Nightscout 0.12.8 into %s failed (try: bash scripts/nightscout-local.sh "
+                               "install %s):\n%s" % (install_dir, install_dir, _tail(install.stdout + install.stderr)))
+    found = _installed_version(install_dir)
+    if found != version:
+        command = "install" if version == OLD else "install15"
+        raise RuntimeError("Nightscout %s is not installed in %s (found: %s); install it with: "
+                           "bash scripts/nightscout-local.sh %s %s%s"
+                           % (version, install_dir, found or "nothing", command, install_dir,
+                              "" if version == OLD else "  (needs the source archive "
+                              "../shared/nightscout/cgm-remote-monitor-15.0.7.tar.gz beside the repository)"))
     secret = "tcs-test-" + secrets.token_hex(8)
+    reason = "no free port pair"
     for _attempt in range(3):                      # a port may be taken between probe and bind
         port, db_port = free_port(), free_port()
         if port == db_port:
@@ -136,38 +171,48 @@ def start_real_nightscout(install_dir=INSTALL_DIR):
         started = subprocess.run(["bash", str(SCRIPT), "start", str(install_dir), str(port), str(db_port)],
                                  capture_output=True, text=True, timeout=180, env=env)
         if started.returncode == 0:
-            return RealNightscout("http://127.0.0.1:%d/" % port, secret, port, db_port, install_dir)
+            return RealNightscout("http://127.0.0.1:%d/" % port, secret, port, db_port, install_dir, version)
         reason = _tail(started.stdout + started.stderr, secret)
         if "already in use" not in reason:
             break
-    raise RuntimeError("starting Nightscout 0.12.8 failed:\n" + reason)
+    raise RuntimeError("starting Nightscout %s failed:\n%s" % (version, reason))
 
 
-_shared = {"server": None, "error": None}
+_shared = {OLD: {"server": None, "error": None}, NEW: {"server": None, "error": None}}
 
 
-def shared_real_nightscout():
-    """The one real Nightscout of this process, started on first use (RuntimeError if it cannot).
+def shared_real_nightscout(version=OLD):
+    """The one real Nightscout ``version`` of this process, started on first use (RuntimeError if it cannot).
 
-    A process-wide singleton, so that importing ``real_nightscout`` into another conftest or
-    test module (which gives pytest a second fixture definition) still starts one server, and a
-    failed install is not retried.
+    A process-wide singleton per version, so that importing ``real_nightscout`` into another
+    conftest or test module (which gives pytest a second fixture definition) still starts one
+    server, and a failed install is not retried.
     """
-    if _shared["server"] is None and _shared["error"] is None:
+    slot = _shared[version]
+    if slot["server"] is None and slot["error"] is None:
         try:
-            _shared["server"] = start_real_nightscout()
-            atexit.register(stop_shared_real_nightscout)       # in case finalizers do not run
+            slot["server"] = start_real_nightscout(version)
+            atexit.register(stop_shared_real_nightscout, version)     # in case finalizers do not run
         except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
-            _shared["error"] = str(exc)
-    if _shared["error"] is not None:
-        raise RuntimeError(_shared["error"])
-    return _shared["server"]
+            slot["error"] = str(exc)
+    if slot["error"] is not None:
+        raise RuntimeError(slot["error"])
+    return slot["server"]
 
 
-def stop_shared_real_nightscout():
-    server, _shared["server"] = _shared["server"], None
+def stop_shared_real_nightscout(version=OLD):
+    slot = _shared[version]
+    server, slot["server"] = slot["server"], None
     if server is not None:
         server.stop()
+
+
+def _real_fixture(version):
+    try:
+        server = shared_real_nightscout(version)
+    except RuntimeError as exc:
+        pytest.skip("real Nightscout %s unavailable: %s" % (version, exc))
+    return server
 
 
 @pytest.fixture(scope="session")
@@ -178,17 +223,30 @@ def real_nightscout():
     ``stored_treatments()``, ``stored_activity()``, ``request(method, path, ...)``.
     Tests that use it should call ``clear()`` first (``nightscout_backend`` does).
     """
-    try:
-        server = shared_real_nightscout()
-    except RuntimeError as exc:
-        pytest.skip("real Nightscout unavailable: %s" % exc)
+    server = _real_fixture(OLD)
     try:
         yield server
     finally:
-        stop_shared_real_nightscout()
+        stop_shared_real_nightscout(OLD)
 
 
-BACKENDS = ["fake-0.12.8", "fake-15.0.7", "real-0.12.8"]
+@pytest.fixture(scope="session")
+def real_nightscout_15():
+    """A real Nightscout 15.0.7 on 127.0.0.1 for the whole session (skips when not installed)."""
+    server = _real_fixture(NEW)
+    try:
+        yield server
+    finally:
+        stop_shared_real_nightscout(NEW)
+
+
+@pytest.fixture(scope="session", params=[OLD, NEW], ids=["real-" + OLD, "real-" + NEW])
+def any_real_nightscout(request):
+    """Each real Nightscout in turn (0.12.8, then 15.0.7), each skipping on its own."""
+    return request.getfixturevalue("real_nightscout" if request.param == OLD else "real_nightscout_15")
+
+
+BACKENDS = ["fake-0.12.8", "fake-15.0.7", "real-0.12.8", "real-15.0.7"]
 
 
 @pytest.fixture(params=BACKENDS)
@@ -196,7 +254,7 @@ def nightscout_backend(request):
     """Each backend in turn, empty at the start of the test."""
     kind, flavor = request.param.split("-", 1)
     if kind == "real":
-        server = request.getfixturevalue("real_nightscout")
+        server = request.getfixturevalue("real_nightscout" if flavor == OLD else "real_nightscout_15")
         server.clear()
         try:
             yield server

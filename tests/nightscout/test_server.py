@@ -1,7 +1,7 @@
 """What the servers themselves answer, with plain HTTP: the fake must match the real one.
 
-Each test runs on fake-0.12.8, fake-15.0.7 and the real 0.12.8; expectations that differ by
-version are written per flavour (15.0.7 facts come from the spec's observations).
+Each test runs on fake-0.12.8, fake-15.0.7 and the real 0.12.8 and 15.0.7 (when installed, see
+conftest.py); expectations that differ by version are written per flavour (docs/nightscout.md).
 """
 import datetime as dt
 import hashlib
@@ -162,8 +162,11 @@ def test_prebolus_event_time_and_announcement(nightscout_backend):
          "eventTime": "2025-03-10T08:00:00+01:00"},
     ])
     assert len(answer) == 3
-    assert answer[1] == {"created_at": "2025-03-10T10:15:00.000Z", "eventType": "Meal Bolus", "carbs": 30,
-                         "notes": "pb"}
+    carbs_record = {"created_at": "2025-03-10T10:15:00.000Z", "eventType": "Meal Bolus", "carbs": 30, "notes": "pb"}
+    if nightscout_backend.flavor == "0.12.8":
+        assert answer[1] == carbs_record
+    else:                                          # 15.0.7 names the new record's _id
+        assert answer[1] == dict(carbs_record, _id=answer[1]["_id"]) and len(answer[1]["_id"]) == 24
     stored = {d["created_at"]: d for d in nightscout_backend.stored_treatments()}
     assert stored["2025-03-10T10:00:00.000Z"]["carbs"] is None
     assert stored["2025-03-10T10:00:00.000Z"]["preBolus"] == 15
@@ -236,12 +239,20 @@ def test_unknown_path_and_invalid_json(nightscout_backend):
     assert response.status_code == 404
     assert "text/html" in response.headers["Content-Type"]
     assert "<pre>Cannot GET /api/v1/nope</pre>" in response.text
-    response = nightscout_backend.request("POST", "api/v1/treatments", data=b'{"eventType":', headers=JSON)
-    assert response.status_code == 400
-    if nightscout_backend.flavor == "0.12.8":
-        assert "text/html" in response.headers["Content-Type"]
-    else:
-        assert response.json()["error"]["type"] == "entity.parse.failed"
+    # Both versions' error handler answers in the format the Accept header prefers.
+    answers = {}
+    for accept in ("*/*", "application/json", "text/plain"):
+        response = nightscout_backend.request("POST", "api/v1/treatments", data=b'{"eventType":',
+                                              headers=dict(JSON, Accept=accept))
+        assert response.status_code == 400
+        answers[accept] = response
+    assert "text/html" in answers["*/*"].headers["Content-Type"]
+    assert "<h2><em>400</em> SyntaxError: " in answers["*/*"].text
+    error = answers["application/json"].json()["error"]
+    assert (error["type"], error["status"], error["body"]) == ("entity.parse.failed", 400, '{"eventType":')
+    assert error["stack"].startswith("SyntaxError: " + error["message"] + "\n")
+    assert "text/plain" in answers["text/plain"].headers["Content-Type"]
+    assert answers["text/plain"].text.startswith("SyntaxError: ")
     assert nightscout_backend.stored_treatments() == []
 
 

@@ -1,11 +1,11 @@
 """Shared helpers for the parser tests: fixture paths and small CSV builders."""
 import datetime as dt
 import json
-import pathlib
 
 from tconnectsync import timeutil
+from tests import data
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "tconnect"
+FIXTURES = data.TCONNECT
 MAIN = "window-2021-10-20_2021-10-21"
 DST = "window-2021-11-06_2021-11-07-dst"
 PRE_CIQ = "window-2020-01-14_2020-01-15-pre-ciq"

@@ -1,16 +1,13 @@
 """Builders for Tandem Source test events: pump-logs JSON objects and 26-byte binary records."""
 import datetime as dt
 import json
-import pathlib
 import struct
-
-import pytest
 
 from tconnectsync import timeutil
 from tconnectsync.parser.source_events import TANDEM_EPOCH, catalog
+from tests import data
 
-FIXTURES = pathlib.Path(__file__).resolve().parents[2] / ".." / "shared" / "fixtures" / "tandemsource"
-needs_fixtures = pytest.mark.skipif(not FIXTURES.is_dir(), reason="fixtures folder not found: %s" % FIXTURES)
+FIXTURES = data.TANDEMSOURCE
 NEW_YORK = timeutil.get_zone("America/New_York")
 ASSIGNMENT = "f1c7e5d0-0000-4000-8000-000011111111"
 SERIAL = "11111111"
@@ -30,7 +27,7 @@ def wall(text):
 
 
 def camel(name):
-    """events.json field name -> the pump-logs JSON key (spec 5.2)."""
+    """events.json field name -> the pump-logs JSON key (docs/tandem-source.md §5.2)."""
     words = [w for w in name.replace("_", " ").split(" ") if w]
     key = words[0][:1].lower() + words[0][1:] + "".join(w[:1].upper() + w[1:] for w in words[1:])
     return key

@@ -11,7 +11,7 @@ from tconnectsync.parser import source_records as R
 from tconnectsync.parser import tandemsource as ts
 from tconnectsync.parser.source_events import catalog, decode_binary, decode_json, shortest_float32
 
-from ._source import NEW_YORK, basal, ev, fixture_bytes, fixture_json, needs_fixtures, record, tandem_seconds
+from ._source import NEW_YORK, basal, ev, fixture_bytes, fixture_json, record, tandem_seconds
 
 UTC = dt.timezone.utc
 
@@ -26,7 +26,6 @@ def by_seq(records):
 
 # ------------------------------------------------------------------------------- the fixture day
 
-@needs_fixtures
 def test_binary_stream_matches_the_manifest():
     manifest = fixture_json("events-manifest.json")["events"]
     raws, warnings = decode_binary(fixture_bytes("pump-events.bin"))
@@ -37,17 +36,15 @@ def test_binary_stream_matches_the_manifest():
         assert raw.fields == truth["fields"], truth["sequenceNumber"]
 
 
-@needs_fixtures
 def test_json_events_match_the_manifest():
     manifest = {e["sequenceNumber"]: e for e in fixture_json("events-manifest.json")["events"]}
     raws, warnings = decode_json(fixture_json("bff-pump-logs-response.json")["events"])
-    assert warnings == [] and len(raws) == 106                       # all but event 81 (spec 5.2)
+    assert warnings == [] and len(raws) == 106                       # all but event 81 (docs/tandem-source.md §5.2)
     assert {r.code for r in raws} == {e["eventCode"] for e in manifest.values()} - {81}
     for raw in raws:
         assert raw.fields == manifest[raw.seq]["fields"], raw.seq   # bitmask arrays -> the same integers
 
 
-@needs_fixtures
 def test_json_binary_and_legacy_body_give_the_same_records():
     from_json, w1 = ts.parse(fixture_json("bff-pump-logs-response.json"), NEW_YORK)
     from_bin, w2 = ts.parse(fixture_bytes("pump-events.bin"), NEW_YORK)
@@ -57,7 +54,6 @@ def test_json_binary_and_legacy_body_give_the_same_records():
     assert from_json == [r for r in from_bin if r.code != 81]
 
 
-@needs_fixtures
 def test_every_event_kind_of_the_fixture_day():
     records, _ = ts.parse(fixture_bytes("pump-events.bin"), NEW_YORK)
     r = by_seq(records)

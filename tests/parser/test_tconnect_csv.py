@@ -23,7 +23,7 @@ def one_bolus(**overrides):
 # --- layout -----------------------------------------------------------------------------------
 
 def test_single_row_sections_are_parsed():
-    """Upstream dropped any section with one data row (spec 12); we do not."""
+    """Upstream dropped any section with one data row (docs/tconnect.md §12); we do not."""
     result, warnings = parse(export(
         [READINGS_HEADER, reading_row("2021-10-20T00:02:33", 134)],
         [IOB_HEADER, iob_row("2021-10-20T00:00:19", "0.00")],

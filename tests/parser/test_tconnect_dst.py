@@ -190,7 +190,7 @@ def test_berlin_csv_bolus_in_the_second_hour():
 def test_berlin_ciq_and_its_limit():
     assert ciq_segments(BERLIN, 1634713200) == ["2021-10-19T22:00:00Z"]     # 10-20 00:00 CEST
     # Los Angeles has no repeated hour on 2021-10-31, so a pseudo epoch cannot name Berlin's
-    # second 02:30: it decodes to the first (spec 12, "assumes US DST rules").
+    # second 02:30: it decodes to the first (docs/tconnect.md §12: the decoding assumes US DST rules).
     assert ciq_segments(BERLIN, pseudo("2021-10-31T02:30:00")) == ["2021-10-31T00:30:00Z"]
 
 

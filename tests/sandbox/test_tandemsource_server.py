@@ -15,13 +15,11 @@ from tconnectsync.sandbox.scenario import make_scenario
 from tconnectsync.sandbox.tandemsource_events import EVENT_FIELDS, EXTRA_PROPS
 from tconnectsync.sandbox.tandemsource_server import (CLIENT_IDS, DEFAULT_PUMPER_ID, ISSUERS, SandboxPump,
                                                       TandemSourceSandbox, s256)
+from tests import data
 
 UTC = dt.timezone.utc
-FIXTURES = os.environ.get("TANDEMSOURCE_FIXTURES") or os.path.normpath(
-    os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "tandemsource"))
-EVENTS_JSON = os.path.normpath(os.path.join(FIXTURES, "..", "..", "spec", "tandem-source-events.json"))
-needs_fixtures = pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="fixtures folder not found: %s" % FIXTURES)
-needs_spec = pytest.mark.skipif(not os.path.isfile(EVENTS_JSON), reason="events.json not found: %s" % EVENTS_JSON)
+FIXTURES = str(data.TANDEMSOURCE)
+EVENTS_JSON = str(data.EVENTS_JSON)
 ASSIGNMENT = "f1c7e5d0-0000-4000-8000-000011111111"
 VERIFIER = "v" * 86
 
@@ -75,7 +73,6 @@ def login_flow(sb, email=None, password=None):
 
 # ---------------------------------------------------------------------------- the fixtures, verbatim
 
-@needs_fixtures
 def test_fixture_mode_serves_the_files_byte_for_byte():
     with TandemSourceSandbox(fixtures_dir=FIXTURES) as sb:
         _, answer = login_flow(sb, password="demo-password")
@@ -96,7 +93,6 @@ def test_fixture_mode_serves_the_files_byte_for_byte():
         assert claims["exp"] - claims["iat"] == answer["expires_in"] == 28800
 
 
-@needs_fixtures
 def test_token_answer_has_the_fixture_shape():
     with TandemSourceSandbox(fixtures_dir=FIXTURES) as sb:
         _, answer = login_flow(sb)
@@ -115,7 +111,6 @@ def generated():
         yield sb, sc, token, body
 
 
-@needs_spec
 def test_event_table_matches_events_json():
     spec = importlib.util.spec_from_file_location("generate_fixtures", os.path.join(FIXTURES, "generate_fixtures.py"))
     gen = importlib.util.module_from_spec(spec)
@@ -130,7 +125,6 @@ def test_event_table_matches_events_json():
     assert EXTRA_PROPS == gen.EXTRA_JSON_PROPS
 
 
-@needs_fixtures
 def test_generated_events_have_the_fixture_shape(generated):
     sb, sc, token, body = generated
     ref = json.loads(fixture_bytes("bff-pump-logs-response.json"))

@@ -15,14 +15,13 @@ from tconnectsync.sandbox.scenario import make_scenario
 from tconnectsync.sandbox.tconnect_server import (ANDROID_CLIENT_ID, ANDROID_CLIENT_SECRET, DEFAULT_USER_GUID,
                                                   EMAIL_FIELD, PASSWORD_FIELD, TOKEN_EXPIRED,
                                                   TandemLegacySandbox, request_window)
+from tests import data
 
 UTC = dt.timezone.utc
 GUID = DEFAULT_USER_GUID
 UA = ("Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) "
       "Chrome/88.0.4324.182 Safari/537.36")
-FIXTURES = os.environ.get("TCONNECT_FIXTURES") or os.path.normpath(
-    os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "fixtures", "tconnect"))
-needs_fixtures = pytest.mark.skipif(not os.path.isdir(FIXTURES), reason="fixtures folder not found: %s" % FIXTURES)
+FIXTURES = str(data.TCONNECT)
 WINDOW_A = "window-2021-10-20_2021-10-21"
 WINDOW_DST = "window-2021-11-06_2021-11-07-dst"
 WINDOW_PRE = "window-2020-01-14_2020-01-15-pre-ciq"
@@ -118,7 +117,6 @@ D20, D21 = dt.date(2021, 10, 20), dt.date(2021, 10, 21)
 
 # ---------------------------------------------------------------------------- fixtures served verbatim
 
-@needs_fixtures
 def test_fixture_windows_are_served_verbatim():
     with TandemLegacySandbox(fixtures_dir=FIXTURES) as sb:
         token = web_token(sb)
@@ -146,7 +144,6 @@ def test_fixture_windows_are_served_verbatim():
         assert ciq(sb, "therapytimeline", dt.date(2021, 5, 1), dt.date(2021, 5, 2), token).status_code == 404
 
 
-@needs_fixtures
 def test_fixture_android_files_and_upload_sequence():
     with TandemLegacySandbox(fixtures_dir=FIXTURES) as sb:
         r = android_login(sb)
@@ -177,7 +174,6 @@ def generated():
         yield sb, web_token(sb), day - dt.timedelta(days=1), day
 
 
-@needs_fixtures
 def test_timeline_and_summary_have_the_fixture_keys(generated):
     sb, token, a, b = generated
     ours = ciq(sb, "therapytimeline", a - dt.timedelta(days=4), b, token).json()     # every record kind
@@ -196,7 +192,6 @@ def test_timeline_and_summary_have_the_fixture_keys(generated):
     assert ": " not in raw and ", " not in raw          # compact like the fixtures
 
 
-@needs_fixtures
 def test_csv_has_the_fixture_format(generated):
     sb, token, a, b = generated
     ours = csv_blocks(ws2(sb, "csv", a, b).text)
@@ -217,7 +212,6 @@ def test_csv_has_the_fixture_format(generated):
     assert running[16] == "" and running[21] == "0" and running[20] == ""   # in progress
 
 
-@needs_fixtures
 def test_jsonp_and_therapy_events_have_the_fixture_format(generated):
     sb, token, a, b = generated
     ref_rows = jsonp(fixture_bytes(WINDOW_DST + "/ws2_basalsuspension.jsonp").decode())["BasalSuspension"]
@@ -339,7 +333,7 @@ def test_spring_forward_day_has_no_gap_times_and_23_hours():
 
 
 def test_berlin_fall_back_day_follows_the_los_angeles_convention():
-    """Berlin's repeated 02:xx hour is not repeated in Los Angeles, so (spec section 2) both
+    """Berlin's repeated 02:xx hour is not repeated in Los Angeles, so (docs/tconnect.md §2) both
     occurrences get the same pseudo epoch; the records still come in event order."""
     sc = make_scenario(dt.date(2021, 10, 30), dt.date(2021, 11, 1), tz_name="Europe/Berlin")
     tz = timeutil.get_zone("Europe/Berlin")

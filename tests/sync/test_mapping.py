@@ -1,4 +1,4 @@
-"""Records -> Nightscout documents: the fixes of the legacy spec's section 12, as table tests."""
+"""Records -> Nightscout documents: the fixes of docs/tconnect.md §12, as table tests."""
 import datetime as dt
 
 import pytest

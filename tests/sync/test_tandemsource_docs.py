@@ -1,5 +1,5 @@
 """Tandem Source events -> Nightscout documents: per feature, DST and clock changes, idempotency,
-and a comparison with what tconnectsync 3.0.3 uploaded for the fixture day (spec 7.4 / 8)."""
+and a comparison with what tconnectsync 3.0.3 uploaded for the fixture day (docs/tandem-source.md §7.4, §8)."""
 import datetime as dt
 
 from tconnectsync import nightscout, timeutil
@@ -9,7 +9,7 @@ from tconnectsync.sync.engine import plan_treatments
 from tconnectsync.sync.tandemsource_docs import source_documents
 from tconnectsync.sync.tandemsource_profiles import profile_store
 
-from tests.parser._source import (NEW_YORK, SERIAL, basal, ev, fixture_bytes, fixture_json, needs_fixtures,
+from tests.parser._source import (NEW_YORK, SERIAL, basal, ev, fixture_bytes, fixture_json,
                                   tandem_seconds, time_changed)
 
 UTC = dt.timezone.utc
@@ -322,7 +322,6 @@ def test_iob_is_the_newest_value_the_events_carry():
 
 # ------------------------------------------------------------------ identifiers and idempotency
 
-@needs_fixtures
 def test_a_re_run_creates_nothing_and_json_and_binary_agree():
     body = fixture_json("bff-pump-logs-response.json")
     first = run(body)
@@ -357,7 +356,6 @@ def test_future_dated_events_are_not_uploaded():
 
 # ---------------------------------------------------------------------------------- PROFILES
 
-@needs_fixtures
 def test_profile_store_from_the_pumper_answer():
     result = run([], ("PROFILES",), pump_settings=fixture_json("bff-pumper-response.json"))
     handler, = result.extra
@@ -414,7 +412,6 @@ def _expected_bodies(collection):
     return [r["body"] for r in reqs if r["method"] in ("POST", "PUT") and "/api/v1/%s?" % collection in r["url"]]
 
 
-@needs_fixtures
 def test_fixture_day_compared_with_tconnectsync_3_0_3():
     result = run(fixture_json("bff-pump-logs-response.json"), pump_settings=fixture_json("bff-pumper-response.json"))
     ours = [d for _, d in result.treatments] + [d for _, d in partial_docs(result)]
@@ -440,7 +437,7 @@ def test_fixture_day_compared_with_tconnectsync_3_0_3():
         common += 1
         # Every document: the same instant, written ISO-8601 with "T" (documents.created_at; 3.0.3
         # wrote a space except for Sensor Start/Stop -- Nightscout stores both as the same UTC time)
-        # and a deterministic identifier: spec 8 "Duplicates and gaps" (3.0.3 de-duplicated only by
+        # and a deterministic identifier: docs/tandem-source.md §8, "Duplicates and gaps" (3.0.3 de-duplicated only by
         # "later than the newest document of this eventType", so re-runs duplicated and holes stayed).
         assert new["created_at"] == timeutil.parse_iso_utc(old["created_at"]).astimezone(NEW_YORK).isoformat()
         assert new["identifier"] and new["enteredBy"] == old["enteredBy"] == "Pump (tconnectsync)"
@@ -448,7 +445,7 @@ def test_fixture_day_compared_with_tconnectsync_3_0_3():
         assert {k: new.get(k) for k in same_keys} == {k: old[k] for k in same_keys}, old
         if old["eventType"] == "Temp Basal":
             # 3.0.3 sent "carbs": null, "insulin": null; we leave empty fields out (treatment()),
-            # Nightscout stores the same (spec nightscout-api: GET adds the nulls back).
+            # Nightscout stores the same (docs/nightscout.md §5.1: GET adds the nulls back).
             assert old["carbs"] is None and old["insulin"] is None and "carbs" not in new and "insulin" not in new
             continue
         if old["eventType"] == "Combo Bolus":
@@ -461,7 +458,7 @@ def test_fixture_day_compared_with_tconnectsync_3_0_3():
         if event_type != old["eventType"]:
             # our convention: cartridge fills are Nightscout's "Insulin Change" (reservoir age),
             # tubing fills a "Note" -- only a cannula fill is a "Site Change" (cannula age); 3.0.3 sent
-            # all three as "Site Change" (spec 8: one shared eventType, uploaded out of time order)
+            # all three as "Site Change" (docs/tandem-source.md §8: one shared eventType, out of time order)
             assert new["eventType"] in ("Insulin Change", "Note")
         else:
             assert new["eventType"] == old["eventType"]
@@ -481,7 +478,7 @@ def test_fixture_day_compared_with_tconnectsync_3_0_3():
     assert not [d for d in ours if _instant(d["created_at"]) == _instant(ext_part["created_at"])]
 
     # The still running sleep: same values (duration up to the last event, 23:55), but ours is a
-    # partial that never undoes a later chunk's close (spec 8: "an unfinished ... never corrected").
+    # partial that never undoes a later chunk's close (docs/tandem-source.md §8: 3.0.3 never corrected an unfinished one).
     running = [d for _, d in partial_docs(result)]
     assert [(d["reason"], d["duration"]) for d in running] == [("Sleep (Scheduled) - Not Ended", 70.0)]
 
@@ -496,7 +493,7 @@ def test_fixture_day_compared_with_tconnectsync_3_0_3():
         assert _instant(new["dateString"]) == _instant(old["dateString"][:-2] + ":" + old["dateString"][-2:])
 
     # Profiles: same store names, basal, ISF, carb ratios and active profile. Differences:
-    # targets are the pump's targetBg per segment (spec 7.4.12/8: 3.0.3 used the CGM alert
+    # targets are the pump's targetBg per segment (docs/tandem-source.md §7.4.12, §8: 3.0.3 used the CGM alert
     # thresholds 80/200), and numbers are numbers (3.0.3: "5.0", "20" strings).
     old_profile = _expected_bodies("profile")[0]
     store, default, _ = profile_store(fixture_json("bff-pumper-response.json")["pumps"][0]["settings"]["details"],

@@ -13,7 +13,7 @@ from tconnectsync.sync.engine import Clients, Engine
 from tconnectsync.sync.tandemsource_docs import source_documents
 from tconnectsync.sync.tandemsource_upload import new_entries
 
-from tests.parser._source import NEW_YORK, SERIAL, basal, ev, fixture_json, needs_fixtures, tandem_seconds
+from tests.parser._source import NEW_YORK, SERIAL, basal, ev, fixture_json, tandem_seconds
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 8, 15, tzinfo=UTC)
@@ -102,7 +102,6 @@ def of_type(ns, event_type):
 
 # ------------------------------------------------------------------------------- the fixture day
 
-@needs_fixtures
 def test_fixture_day_twice_through_the_engine():
     source = EventsSource(fixture_json("bff-pump-logs-response.json")["events"],
                           settings=fixture_json("bff-pumper-response.json"))
