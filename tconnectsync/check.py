@@ -72,10 +72,7 @@ def header(c, config, window, now, out):
     from . import status as status_file
     start, end = window
     print("tconnectsync %s, Python %s, %s" % (__version__, platform.python_version(), platform.platform()), file=out)
-    notes = list(config.notes)
-    if not any("settings file" in n for n in notes):
-        c.info("settings: from the environment only (no .env file read)")
-    for note in notes:
+    for note in config.notes:             # the settings files read, or where none was found
         c.info(note)
     local = now.astimezone(config.tz)
     c.info("TIMEZONE_NAME=%s: pump time now %s (%s)" % (config.timezone_name, local.strftime("%Y-%m-%d %H:%M"),
@@ -189,7 +186,7 @@ def _source_checks(c, config, clients, api, ns, window):
         listed = api.pumps()
         if not listed:
             raise TconnectsyncError("the account has no pumps: upload the pump once with the Tandem Source app")
-        return "; ".join("%s, %s" % (p.describe(), api._seen(p)) for p in listed)
+        return "; ".join("%s, %s" % (p.describe(), api.last_seen(p)) for p in listed)
 
     def pump():
         chosen = clients.source.pump

@@ -40,6 +40,7 @@ def run(args, environ, out=None):
     from .sandbox.scenario import make_scenario
     from .sandbox.tconnect_server import TandemLegacySandbox
     from .sync.engine import sync_once
+    from .sync.window import last_days
 
     out = out or sys.stdout
     if not args.verbose:
@@ -52,8 +53,8 @@ def run(args, environ, out=None):
         raise ConfigError("TIMEZONE_NAME=%r is not a known time zone name: use e.g. America/New_York." % tz_name) from None
     now = dt.datetime.now(dt.timezone.utc)
     today = now.astimezone(tz).date()
-    days = args.days or 2
-    start, end = (args.start_date, args.end_date) if args.start_date else (today - dt.timedelta(days=days), today)
+    # --days N: N calendar days ending today, as everywhere (sync/window.py); the demo shows three.
+    start, end = (args.start_date, args.end_date) if args.start_date else last_days(today, args.days or 3)
     api = (args.api or environ.get("TCONNECT_API") or "source").strip().lower()
     region = (args.region or environ.get("TCONNECT_REGION") or "US").strip().upper()
     features = check_features(api, args.features or default_features(api))

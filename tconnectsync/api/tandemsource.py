@@ -411,7 +411,7 @@ class TandemSourceApi:
     def _utc(self, local):
         return None if local is None else timeutil.localize(local, self.config.tz)
 
-    def _seen(self, pump):
+    def last_seen(self, pump):
         if pump.last_event is None:
             return "never uploaded"
         return "last event %s ago" % ago(self.clock() - pump.last_event.timestamp())
@@ -430,14 +430,14 @@ class TandemSourceApi:
             found = [p for p in pumps if p.serial == serial] or [
                 p for p in pumps if p.serial.isdigit() and serial.isdigit() and int(p.serial) == int(serial)]
             if not found:
-                listed = ", ".join("%s (%s, %s)" % (p.serial, p.model, self._seen(p)) for p in pumps)
+                listed = ", ".join("%s (%s, %s)" % (p.serial, p.model, self.last_seen(p)) for p in pumps)
                 raise ConfigError("PUMP_SERIAL_NUMBER=%s is not a pump on this Tandem Source account, which has: "
                                   "%s. Set PUMP_SERIAL_NUMBER to one of these, or leave it empty to use the most "
                                   "recently active pump." % (serial, listed))
             pump = found[0]
             if pump.last_event is None or self.clock() - pump.last_event.timestamp() > STALE_PUMP_DAYS * 86400:
                 logger.warning("Pump %s has not uploaded to Tandem Source recently (%s).", pump.describe(),
-                               self._seen(pump))
+                               self.last_seen(pump))
             return pump
         seen = [p for p in pumps if p.last_event is not None]
         pump = max(seen, key=lambda p: p.last_event) if seen else pumps[0]
@@ -445,8 +445,8 @@ class TandemSourceApi:
         if others:
             logger.warning("Using pump %s, the most recently active of the %d pumps on the Tandem Source account "
                            "(%s); the others: %s. Set PUMP_SERIAL_NUMBER to choose another.", pump.describe(),
-                           len(pumps), self._seen(pump),
-                           "; ".join("%s, %s" % (p.describe(), self._seen(p)) for p in others))
+                           len(pumps), self.last_seen(pump),
+                           "; ".join("%s, %s" % (p.describe(), self.last_seen(p)) for p in others))
         return pump
 
     def pump_logs(self, pump, start_date, end_date, event_codes=None):

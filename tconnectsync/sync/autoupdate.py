@@ -235,7 +235,7 @@ class AutoUpdate:
             delay = max(delay, 600)
         message = str(exc) if isinstance(exc, TconnectsyncError) else "unexpected %s" % type(exc).__name__
         self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": message}
-        logger.warning("Sync failed (%d in a row): %s; next try in %d s", self.failures, message, delay)
+        logger.warning("Sync failed (%d in a row): %s; next try in %d s", self.failures, message.rstrip("."), delay)
         return delay
 
     def _recovered(self, now):

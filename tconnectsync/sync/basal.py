@@ -9,7 +9,7 @@ the same documents.
 import datetime as dt
 import logging
 
-from .documents import SECOND, end_of_pump_day, epoch, identifier, minutes, treatment
+from .documents import end_of_pump_day, epoch, identifier, minutes, treatment
 from .skips import Skip
 
 logger = logging.getLogger(__name__)

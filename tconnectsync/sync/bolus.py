@@ -8,7 +8,7 @@ it completes. A bolus that delivered nothing is not uploaded.
 """
 import logging
 
-from .documents import epoch, fmt_units, identifier, minutes, treatment
+from .documents import fmt_units, identifier, minutes, treatment
 from .skips import Skip
 
 logger = logging.getLogger(__name__)

@@ -22,6 +22,7 @@ from .conftest import PASSWORD, REPO
 from .test_source import PASSWORD as SOURCE_PASSWORD
 from .test_source import SECRET as SOURCE_SECRET
 from .test_source import source_env  # noqa: F401 - the fixture
+from ..cli.test_first_contact import run_cli
 
 START, END = dt.date(2025, 3, 1), dt.date(2025, 3, 10)
 ALL_SOURCE = ["BASAL", "BOLUS", "IOB", "PUMP_EVENTS", "PROFILES", "CGM", "CGM_ALERTS"]
@@ -201,7 +202,8 @@ def test_check_login_source_shows_what_the_readme_promises(source_env, tmp_path)
     assert result.returncode == 0, result.output
     out = result.stdout
     assert out.startswith("tconnectsync 2.") and "Python" in out
-    assert "settings: from the environment only" in out
+    assert re.search(r"info  no settings file found \(looked in \S+\.env, \S+/tconnectsync/\.env\); settings "
+                     r"come from the environment", out), out
     assert re.search(r"TIMEZONE_NAME=America/New_York: pump time now \S+ \S+ \(UTC-0[45]:00\)", out), out
     assert "window: %s..%s (2 days); Tandem API: Tandem Source, region US" % (START, START + dt.timedelta(days=1)) in out
     assert "ok    pumps on the account: 11111111 (t:slim X2)" in out
@@ -234,14 +236,18 @@ def screen_lines(text, width=80):
     return sum(max(1, -(-len(line) // width)) for line in text.splitlines())
 
 
-def run_demo(tmp_path, *args):
+def run_demo(tmp_path, *args, tty=False):
+    """The demo as a new user starts it; ``tty``: at a terminal (a bare command shows the demo
+    only there, see tests/cli/test_first_contact.py)."""
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "PYTHONPATH": REPO}
+    if tty:
+        return run_cli(list(args), env, str(tmp_path), tty=True)
     return subprocess.run([sys.executable, "-m", "tconnectsync", *args], capture_output=True, text=True,
                           cwd=str(tmp_path), env=env, timeout=120)
 
 
 def test_demo_fits_a_screen_and_ends_with_the_hint(tmp_path):
-    result = run_demo(tmp_path)
+    result = run_demo(tmp_path, tty=True)
     assert result.returncode == 0, result.output if hasattr(result, "output") else result.stderr
     assert result.stderr == ""                                   # no log lines without -v
     lines = result.stdout.splitlines()
