@@ -8,7 +8,8 @@ from .store import FakeNightscout
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description="A fake Nightscout on 127.0.0.1 (for demos and tests).")
+    parser = argparse.ArgumentParser(prog="python -m tconnectsync.sandbox.nightscout",
+                                     description="A fake Nightscout on 127.0.0.1 (for demos and tests).")
     parser.add_argument("--port", type=int, default=0, help="port (0: a free one)")
     parser.add_argument("--secret", default=os.environ.get("NS_SECRET"),
                         help="API_SECRET (>= 12 characters; default: $NS_SECRET)")
