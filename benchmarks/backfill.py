@@ -20,7 +20,7 @@ sys.path.insert(0, REPO)
 from tconnectsync import timeutil  # noqa: E402
 from tconnectsync.sandbox.nightscout import FakeNightscout  # noqa: E402
 from tconnectsync.sandbox.scenario import make_scenario  # noqa: E402
-from tconnectsync.sandbox.tconnect_server import TandemLegacySandbox  # noqa: E402
+from tconnectsync.sandbox.tconnect import TandemLegacySandbox  # noqa: E402
 
 EMAIL, PASSWORD, SECRET = "bench@example.com", "bench-password", "bench-nightscout-secret"
 TZ = "America/New_York"
@@ -32,7 +32,7 @@ def one_run(days, latency, end, api="legacy"):
     cutoff = timeutil.day_bounds_utc(end, tz)[1]
     scenario = make_scenario(start, end, tz_name=TZ, seed=11, cutoff=cutoff, boluses_per_day=10)
     if api == "source":
-        from tconnectsync.sandbox.tandemsource_server import TandemSourceSandbox
+        from tconnectsync.sandbox.tandemsource import TandemSourceSandbox
         tandem = TandemSourceSandbox(scenario, email=EMAIL, password=PASSWORD, latency=latency)
     else:
         tandem = TandemLegacySandbox(scenario, email=EMAIL, password=PASSWORD, latency=latency)

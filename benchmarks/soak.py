@@ -22,7 +22,7 @@ from tconnectsync.config import Config  # noqa: E402
 from tconnectsync.runtime import build_clients  # noqa: E402
 from tconnectsync.sandbox.nightscout import FakeNightscout  # noqa: E402
 from tconnectsync.sandbox.scenario import make_scenario  # noqa: E402
-from tconnectsync.sandbox.tconnect_server import TandemLegacySandbox  # noqa: E402
+from tconnectsync.sandbox.tconnect import TandemLegacySandbox  # noqa: E402
 from tconnectsync.sync.autoupdate import AutoUpdate, Settings  # noqa: E402
 
 UTC = dt.timezone.utc

@@ -38,7 +38,7 @@ def run(args, environ, out=None):
     from .runtime import build_clients, close_clients
     from .sandbox.nightscout import FakeNightscout
     from .sandbox.scenario import make_scenario
-    from .sandbox.tconnect_server import TandemLegacySandbox
+    from .sandbox.tconnect import TandemLegacySandbox
     from .sync.engine import sync_once
     from .sync.window import last_days
 
@@ -60,7 +60,7 @@ def run(args, environ, out=None):
     features = check_features(api, args.features or default_features(api))
     scenario = make_scenario(start - dt.timedelta(days=1), end, tz_name=tz_name, seed=7, cutoff=now)
     if api == "source":
-        from .sandbox.tandemsource_server import TandemSourceSandbox
+        from .sandbox.tandemsource import TandemSourceSandbox
         tandem = TandemSourceSandbox(scenario, region=region, email=DEMO_EMAIL, password=DEMO_PASSWORD)
     else:
         tandem = TandemLegacySandbox(scenario, email=DEMO_EMAIL, password=DEMO_PASSWORD)

@@ -15,7 +15,7 @@ from tconnectsync.api.tandemsource import (CLIENT_IDS, DEFAULT_EVENT_CODES, ISSU
 from tconnectsync.config import Config
 from tconnectsync.errors import ConfigError, TandemError, TransientError
 from tconnectsync.sandbox.scenario import make_scenario
-from tconnectsync.sandbox.tandemsource_server import DEFAULT_PUMPER_ID, SandboxPump, TandemSourceSandbox
+from tconnectsync.sandbox.tandemsource import DEFAULT_PUMPER_ID, SandboxPump, TandemSourceSandbox
 from tests import data
 
 UTC = dt.timezone.utc

@@ -10,7 +10,7 @@ from tconnectsync.config import Config
 from tconnectsync.runtime import build_clients, close_clients
 from tconnectsync.sandbox.nightscout import FakeNightscout
 from tconnectsync.sandbox.scenario import make_scenario
-from tconnectsync.sandbox.tconnect_server import TandemLegacySandbox
+from tconnectsync.sandbox.tconnect import TandemLegacySandbox
 from tconnectsync.sync.autoupdate import AutoUpdate, Settings
 from tconnectsync.sync.engine import sync_once
 

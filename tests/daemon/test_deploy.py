@@ -21,7 +21,7 @@ import pytest
 
 from tconnectsync.sandbox.nightscout import FakeNightscout
 from tconnectsync.sandbox.scenario import make_scenario
-from tconnectsync.sandbox.tconnect_server import TandemLegacySandbox
+from tconnectsync.sandbox.tconnect import TandemLegacySandbox
 
 from ..deploy.readme import REPO, readme_block
 

@@ -8,7 +8,7 @@ import pytest
 
 from tconnectsync.sandbox.nightscout import FakeNightscout
 from tconnectsync.sandbox.scenario import make_scenario
-from tconnectsync.sandbox.tconnect_server import TandemLegacySandbox
+from tconnectsync.sandbox.tconnect import TandemLegacySandbox
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EMAIL = "pumper@example.com"

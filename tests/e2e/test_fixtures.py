@@ -8,7 +8,7 @@ import pytest
 
 from tconnectsync import timeutil
 from tconnectsync.sandbox.nightscout import FakeNightscout
-from tconnectsync.sandbox.tconnect_server import TandemLegacySandbox
+from tconnectsync.sandbox.tconnect import TandemLegacySandbox
 
 from tests import data
 

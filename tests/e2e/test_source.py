@@ -9,7 +9,7 @@ import pytest
 from tconnectsync import timeutil
 from tconnectsync.sandbox.nightscout import FakeNightscout
 from tconnectsync.sandbox.scenario import make_scenario
-from tconnectsync.sandbox.tandemsource_server import SandboxPump, TandemSourceSandbox
+from tconnectsync.sandbox.tandemsource import SandboxPump, TandemSourceSandbox
 
 from .conftest import REPO
 

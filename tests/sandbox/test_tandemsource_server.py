@@ -12,9 +12,8 @@ import pytest
 import requests
 
 from tconnectsync.sandbox.scenario import make_scenario
-from tconnectsync.sandbox.tandemsource_events import EVENT_FIELDS, EXTRA_PROPS
-from tconnectsync.sandbox.tandemsource_server import (CLIENT_IDS, DEFAULT_PUMPER_ID, ISSUERS, SandboxPump,
-                                                      TandemSourceSandbox, s256)
+from tconnectsync.sandbox.tandemsource import (CLIENT_IDS, DEFAULT_PUMPER_ID, EVENT_FIELDS, EXTRA_PROPS, ISSUERS,
+                                               SandboxPump, TandemSourceSandbox, s256)
 from tests import data
 
 UTC = dt.timezone.utc

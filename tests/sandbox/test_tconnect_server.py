@@ -12,9 +12,9 @@ import requests
 
 from tconnectsync import timeutil
 from tconnectsync.sandbox.scenario import make_scenario
-from tconnectsync.sandbox.tconnect_server import (ANDROID_CLIENT_ID, ANDROID_CLIENT_SECRET, DEFAULT_USER_GUID,
-                                                  EMAIL_FIELD, PASSWORD_FIELD, TOKEN_EXPIRED,
-                                                  TandemLegacySandbox, request_window)
+from tconnectsync.sandbox.tconnect import (ANDROID_CLIENT_ID, ANDROID_CLIENT_SECRET, DEFAULT_USER_GUID,
+                                           EMAIL_FIELD, PASSWORD_FIELD, TOKEN_EXPIRED,
+                                           TandemLegacySandbox, request_window)
 from tests import data
 
 UTC = dt.timezone.utc

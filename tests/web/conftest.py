@@ -12,7 +12,7 @@ pytest.importorskip("flask", reason="the web tests need Flask: pip install -e '.
 
 from tconnectsync.sandbox.nightscout import FakeNightscout  # noqa: E402
 from tconnectsync.sandbox.scenario import make_scenario  # noqa: E402
-from tconnectsync.sandbox.tconnect_server import TandemLegacySandbox  # noqa: E402
+from tconnectsync.sandbox.tconnect import TandemLegacySandbox  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EMAIL = "web-user@example.com"
@@ -129,7 +129,7 @@ PYTHON = sys.executable
 @pytest.fixture
 def source_web_env(tmp_path, monkeypatch):
     """The same, with the simulated Tandem Source cloud (TCONNECT_API=source, the default API)."""
-    from tconnectsync.sandbox.tandemsource_server import TandemSourceSandbox
+    from tconnectsync.sandbox.tandemsource import TandemSourceSandbox
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.chdir(tmp_path)
     (tmp_path / "home").mkdir()

@@ -23,7 +23,7 @@ import functools
 import struct
 import zlib
 
-from tconnectsync.sandbox import scenario as scen
+from ..scenario import therapy
 
 DAY = dt.timedelta(days=1)
 TANDEM_EPOCH = dt.datetime(2008, 1, 1)
@@ -336,7 +336,7 @@ class PumpEventLog:
         for t, kind, value in w.readings:
             if kind == "BG":
                 out.append((t, 16, {"selectedIob": 1, "bg": value, "bgEntryType": 0, "iob": iob_at(t),
-                                    "targetBg": scen.TARGET, "isf": scen.CF, "bgSourceType": 0}))
+                                    "targetBg": therapy.TARGET, "isf": therapy.CF, "bgSourceType": 0}))
         out += self._cgm(d, [(t, v) for t, kind, v in w.readings if kind == "EGV"])
         return out
 
@@ -486,7 +486,7 @@ class PumpEventLog:
         act = min(req + 5, comp)
         iob = iob_at(req - 1)
         correction = b.automatic or "Correction" in b.description
-        food = 0.0 if b.automatic else round(b.carbs / float(scen.CR), 2)
+        food = 0.0 if b.automatic else round(b.carbs / float(therapy.CR), 2)
         corr = round(b.total_requested, 2) if b.automatic else (
             round(max(0.0, b.total_requested - food), 2) if correction else 0.0)
         ext = (b.extended_requested or 0.0) if b.extended else 0.0
@@ -502,11 +502,11 @@ class PumpEventLog:
             out.append((req - 5, 48, {"carbs": float(b.carbs)}))
         out.append((req, 64, {"bolusId": bid, "bolusType": msg1_type, "correctionBolusIncluded": int(correction),
                               "carbAmount": b.carbs, "bg": b.bg or 0,
-                              "carbRatio": 0 if (phone or b.automatic) else scen.CR * 1000, "iob": iob}))
+                              "carbRatio": 0 if (phone or b.automatic) else therapy.CR * 1000, "iob": iob}))
         out.append((req, 65, {"selectedIob": 1, "bolusId": bid, "options": option,
                               "standardPercent": int(round(b.standard_percent or 100)),
-                              "duration": int(b.duration_min or 0), "isf": 0 if phone else scen.CF,
-                              "targetBg": 0 if phone else (scen.AUTO_TARGET if b.automatic else scen.TARGET),
+                              "duration": int(b.duration_min or 0), "isf": 0 if phone else therapy.CF,
+                              "targetBg": 0 if phone else (therapy.AUTO_TARGET if b.automatic else therapy.TARGET),
                               "userOverride": int(b.user_override), "declinedCorrection": 0}))
         out.append((req, 66, {"bolusId": bid, "foodBolusSize": food, "correctionBolusSize": corr,
                               "totalBolusSize": b.total_requested}))
