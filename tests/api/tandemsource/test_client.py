@@ -9,11 +9,11 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 import requests
 
-from tconnectsync.api.common import AccountLocked, BadCredentials, LoginLimiter, LoginThrottled
-from tconnectsync.api.tandemsource import (CLIENT_IDS, DEFAULT_EVENT_CODES, ISSUERS, IdTokenRejected,
-                                           TandemSourceApi, date_windows)
+from tconnectsync.api.common import LoginLimiter
+from tconnectsync.api.tandemsource import CLIENT_IDS, DEFAULT_EVENT_CODES, ISSUERS, TandemSourceApi, date_windows
 from tconnectsync.config import Config
-from tconnectsync.errors import ConfigError, TandemError, TransientError
+from tconnectsync.errors import (AccountLocked, BadCredentials, ConfigError, IdTokenRejected, LoginThrottled,
+                                 TandemError, TransientError)
 from tconnectsync.sandbox.scenario import make_scenario
 from tconnectsync.sandbox.tandemsource_server import DEFAULT_PUMPER_ID, SandboxPump, TandemSourceSandbox
 from tests import data
