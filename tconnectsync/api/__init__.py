@@ -5,4 +5,6 @@
 Kept light on purpose: ``config`` imports the region table from ``api.tandemsource.regions``,
 and importing it must not pull in either client.
 """
-from ..errors import NoData  # noqa: F401  (the old import path; sync/ moves to errors.NoData)
+from ..errors import NoData
+
+__all__ = ["NoData"]        # its old import path, kept while sync/ still imports it from here

@@ -5,7 +5,7 @@ import time
 from ...errors import AccountLocked, BadCredentials, TandemError, TandemFormatError
 from ...http import StatusErrors, join_url
 from ..common import relogin_at
-from .common import parse_expiry
+from .common import PasswordLogin, parse_expiry
 
 logger = logging.getLogger(__name__)
 
@@ -18,19 +18,11 @@ ERRORS = StatusErrors(default=lambda response, what: TandemError(
     "t:connect %s answered HTTP %d." % (what, response.status_code), response.status_code))
 
 
-class AndroidApi:
+class AndroidApi(PasswordLogin):
     """The Android app's API; it is its own ``AuthHook`` (a bearer token from the password grant)."""
 
     def __init__(self, http, base_url, email, password, limiter, clock=time.time):
-        self.http = http
-        self.base_url = base_url
-        self.email = email
-        self._password = password
-        self.limiter = limiter
-        self.clock = clock
-        self.access_token = None
-        self.expires_at = None
-        self.renew_at = 0
+        super().__init__(http, base_url, email, password, limiter, clock)
         self.user_id = None
 
     def __repr__(self):
@@ -38,10 +30,6 @@ class AndroidApi:
 
     def needs_login(self):
         return not self.access_token or self.expires_at is None or self.clock() >= self.renew_at
-
-    def invalidate(self):
-        self.expires_at = 0
-        self.renew_at = 0
 
     def login(self):
         self.limiter.acquire("t:connect (Android API)")

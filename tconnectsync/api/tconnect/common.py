@@ -1,5 +1,22 @@
-"""Pieces the legacy t:connect clients share: Tandem's date form and its token expiry form."""
+"""Pieces the legacy t:connect clients share: the login state, Tandem's date and expiry forms."""
 import datetime as dt
+import time
+
+
+class PasswordLogin:
+    """What both t:connect logins (website, Android app) keep: where and as whom they log in,
+    and the token they got."""
+
+    def __init__(self, http, base_url, email, password, limiter, clock=time.time):
+        self.http = http
+        self.base_url = base_url
+        self.email = email
+        self._password = password
+        self.limiter = limiter
+        self.clock = clock
+        self.access_token = None
+        self.expires_at = None
+        self.renew_at = 0
 
 
 def tandem_date(day):

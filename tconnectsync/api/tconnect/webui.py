@@ -8,7 +8,7 @@ import urllib.parse
 from ...errors import AccountLocked, BadCredentials, TandemError, TandemFormatError
 from ...http import StatusErrors, join_url
 from ..common import BROWSER_UA, relogin_at
-from .common import parse_expiry
+from .common import PasswordLogin, parse_expiry
 
 logger = logging.getLogger(__name__)
 
@@ -72,20 +72,12 @@ AFTER_LOGIN_ERRORS = StatusErrors(ok=(200, 302), default=lambda response, what: 
     "t:connect answered HTTP %d after login." % response.status_code, response.status_code))
 
 
-class WebLogin:
+class WebLogin(PasswordLogin):
     """Logs in to the t:connect website and keeps the session's GUID and token."""
 
     def __init__(self, http, base_url, email, password, limiter, clock=time.time):
-        self.http = http
-        self.base_url = base_url
-        self.email = email
-        self._password = password
-        self.limiter = limiter
-        self.clock = clock
+        super().__init__(http, base_url, email, password, limiter, clock)
         self.user_guid = None
-        self.access_token = None
-        self.expires_at = None
-        self.renew_at = 0
         self.http.session.headers.update({"User-Agent": BROWSER_UA})
 
     def __repr__(self):
@@ -101,10 +93,6 @@ class WebLogin:
         if self.access_token and self.expires_at is not None:
             return self.clock() >= self.renew_at
         return False
-
-    def invalidate(self):
-        self.expires_at = 0
-        self.renew_at = 0
 
     def login(self):
         url = self.login_url
