@@ -5,8 +5,7 @@ import sys
 import urllib.parse
 
 from . import __version__, logs
-from .api import NoData
-from .errors import TconnectsyncError
+from .errors import NoData, TconnectsyncError
 from .parser import tconnect as parse
 
 

@@ -23,6 +23,7 @@ import urllib.parse
 from dotenv import dotenv_values
 
 from . import timeutil
+from .api.tandemsource.regions import SOURCE_HOSTS   # Tandem Source hosts per region: (SSO, tdcservices, Source)
 from .errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -51,13 +52,6 @@ def check_features(api, features):
     return tuple(features)
 APIS = ("legacy", "source")
 REGIONS = ("US", "EU")
-# Tandem Source hosts per region: (SSO landing page, tdcservices, Source data API).
-SOURCE_HOSTS = {
-    "US": ("https://sso.tandemdiabetes.com/", "https://tdcservices.tandemdiabetes.com/",
-           "https://source.tandemdiabetes.com/"),
-    "EU": ("https://sso.tandemdiabetes.com/", "https://tdcservices.eu.tandemdiabetes.com/",
-           "https://source.eu.tandemdiabetes.com/"),
-}
 TOKEN_FILE_NAME = "tandem-source-tokens.json"
 STATUS_FILE_NAME = "status.json"
 SECRET_SETTINGS = ("TCONNECT_PASSWORD", "NS_SECRET", "API_SECRET")

@@ -71,3 +71,32 @@ class NightscoutError(TconnectsyncError):
 
 class NightscoutAuthError(NightscoutError):
     """Nightscout answered 401: the secret is wrong or lacks permission."""
+
+
+class LoginThrottled(TransientError):
+    """We refused to send another login: too many attempts in the last hour (Tandem locks accounts)."""
+
+
+class BadCredentials(LoginError):
+    """Tandem said the e-mail address or password is wrong."""
+
+
+class AccountLocked(LoginError):
+    """Tandem locked the account after too many logins."""
+
+
+class IdTokenRejected(TandemError):
+    """The id_token from the Tandem Source login did not verify (signature, issuer, audience or times)."""
+
+
+class NoData(Exception):
+    """The Control:IQ API answered 404: Tandem has no data of this kind for the window (e.g. before
+    Control-IQ). Not a failure: the caller reads the same days another way or skips them."""
+
+
+class WriteFailed(TconnectsyncError):
+    """Nightscout failed while a chunk was written (not worth retrying the chunk day by day)."""
+
+
+class Stopped(Exception):
+    """A stop was asked for (SIGTERM): the run ends between two writes, never inside one."""

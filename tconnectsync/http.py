@@ -1,9 +1,13 @@
 """The one place HTTP sessions are made and requests are sent.
 
 Every request has a timeout. Transient failures (connection errors, timeouts, 5xx, 429) are
-retried a bounded number of times with exponential back-off and jitter, honouring Retry-After.
-Other statuses are returned to the caller, which maps them to our error types. Log lines name the
-method, host and path only: never query strings, headers or bodies, so no secret reaches a log.
+retried a bounded number of times with exponential back-off and jitter, honouring Retry-After;
+only idempotent methods are retried unless the caller says a request is safe to repeat (an upsert
+is, a credential POST is not). A client that logs in declares an ``AuthHook``: its headers go on
+each request and a 401 makes it log in again once and re-send; a second 401 is an error. A client
+declares its remote's error vocabulary once as ``StatusErrors``, and a status that is not an answer
+becomes that typed error here. Log lines name the method, host and path only: never query
+strings, headers or bodies, so no secret reaches a log.
 
 A hand-written loop instead of urllib3's ``Retry``: the sleep must be injectable (tests and the
 daemon's clock), a 429 whose Retry-After is long must surface as ``RateLimited`` instead of
@@ -13,6 +17,7 @@ import logging
 import random
 import time
 import urllib.parse
+from typing import Callable, Mapping, Protocol
 
 import requests
 
@@ -22,6 +27,35 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = (10, 60)           # connect, read (seconds)
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
+# Sending these twice has the effect of sending them once (RFC 9110 §9.2.2): retried by default.
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+
+
+class AuthHook(Protocol):
+    """How a client that logs in takes part in ``HttpClient.request``."""
+
+    def headers(self) -> Mapping[str, str]:
+        """The authorisation headers for the next request, logging in first if needed."""
+
+    def relogin(self) -> None:
+        """The remote refused our token (HTTP 401): log in again (a fresh credential login)."""
+
+
+class StatusErrors:
+    """One remote's error vocabulary: which statuses are answers, and the error each other status
+    becomes. ``by_status`` and ``default`` hold factories ``(response, what) -> exception``."""
+
+    def __init__(self, default: Callable, by_status: Mapping[int, Callable] = None, ok=(200,)):
+        self.default = default
+        self.by_status = dict(by_status or {})
+        self.ok = frozenset(ok)
+
+    def check(self, response, what):
+        """Return if ``response`` is an answer, else raise its error (``what`` names the request)."""
+        if response.status_code in self.ok:
+            return
+        make = self.by_status.get(response.status_code, self.default)
+        raise make(response, what)
 
 
 def join_url(base, path):
@@ -87,13 +121,36 @@ class HttpClient:
             delay = max(delay, retry_after)
         return delay
 
-    def request(self, method, url, retry=True, **kwargs):
+    def request(self, method, url, retry=None, auth_hook=None, errors=None, what=None, **kwargs):
         """Send a request; return the response for any status that is not transient.
 
-        ``retry=False`` sends once (for calls that are not safe to repeat, e.g. a credential
-        POST). Raises ``TransientError`` / ``RateLimited`` when the remote keeps failing.
+        ``retry``: None retries idempotent methods only; True says this request is safe to repeat
+        (an upsert POST); False sends once (a credential POST). ``auth_hook``: an ``AuthHook``; a 401
+        makes it log in again once and re-send. ``errors``: a ``StatusErrors``; a status that is
+        not an answer raises its error, naming the request by ``what`` (default: host and path).
+        Raises ``TransientError`` / ``RateLimited`` when the remote keeps failing. Other keyword
+        arguments go to ``requests`` (``auth`` there is basic auth, not the hook).
         """
-        kwargs.setdefault("timeout", self.timeout)
+        if retry is None:
+            retry = method.upper() in IDEMPOTENT_METHODS
+        if auth_hook is None:
+            response = self._send(method, url, retry, kwargs)
+        else:
+            headers = dict(kwargs.pop("headers", None) or {})
+            response = self._send(method, url, retry, dict(kwargs, headers={**headers, **auth_hook.headers()}))
+            if response.status_code == 401:
+                logger.info("%s refused the token for %s %s (HTTP 401); logging in again",
+                            self.name, method, describe(url))
+                auth_hook.relogin()
+                response = self._send(method, url, retry, dict(kwargs, headers={**headers, **auth_hook.headers()}))
+        if errors is not None:
+            errors.check(response, what or describe(url))
+        return response
+
+    def _send(self, method, url, retry, kwargs):
+        """One request with the timeout and the bounded retries of transient failures."""
+        if kwargs.get("timeout") is None:
+            kwargs = dict(kwargs, timeout=self.timeout)         # never without a timeout
         attempts = self.attempts if retry else 1
         where = describe(url)
         last_problem = None
@@ -102,7 +159,7 @@ class HttpClient:
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.exceptions.Timeout:
-                last_problem = "did not answer within %s seconds" % (self.timeout,)
+                last_problem = "did not answer within %s seconds" % (kwargs["timeout"],)
                 retry_after = None
             except requests.exceptions.ConnectionError as exc:
                 last_problem = "could not be reached (%s)" % _connection_reason(exc)

@@ -195,7 +195,8 @@ class NightscoutClient:
             data = json.dumps(body, default=_json_default, allow_nan=False,
                               separators=(",", ":")).encode("utf-8")
             headers["Content-Type"] = "application/json"
-        response = self.http.request(method, url, params=params, data=data, headers=headers)
+        # retry=True: the POSTs here (treatments, activity) are upserts, so safe to repeat.
+        response = self.http.request(method, url, params=params, data=data, headers=headers, retry=True)
         status = response.status_code
         if status == 401:
             raise NightscoutAuthError(

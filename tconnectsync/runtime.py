@@ -1,7 +1,7 @@
 """Builds the clients a sync needs from a Config (one place, used by CLI, daemon and web app)."""
 import time
 
-from .api import TConnectApi
+from .api.tconnect import TConnectApi
 from .nightscout import NightscoutClient
 from .sync.engine import Clients
 from .sync.source import LegacySource

@@ -1,64 +1,10 @@
-"""One client per Tandem API, behind the ``TConnectApi`` facade (legacy t:connect)."""
-import time
+"""The Tandem API clients, one package per backend: ``tconnect`` (the retired t:connect APIs) and
+``tandemsource``. All their HTTP goes through ``tconnectsync.http``; their errors are in
+``tconnectsync.errors``.
 
-from ..http import HttpClient
-from .android import AndroidApi
-from .common import LoginLimiter
-from .controliq import ControlIQApi, NoData
-from .webui import WebLogin
-from .ws2 import Ws2Api
+Kept light on purpose: ``config`` imports the region table from ``api.tandemsource.regions``,
+and importing it must not pull in either client.
+"""
+from ..errors import NoData
 
-__all__ = ["TConnectApi", "NoData"]
-
-
-class TConnectApi:
-    """The legacy t:connect APIs, sharing one login per token lifetime.
-
-    One ``HttpClient`` (one ``requests`` session) per Tandem host. Logins happen lazily, before
-    the first call that needs them and again shortly before a token expires or after a 401.
-    """
-
-    def __init__(self, config, clock=time.time, sleep=time.sleep, limiter=None, attempts=4, backoff=1.0):
-        timeout = (10, config.http_timeout)
-        kw = dict(timeout=timeout, attempts=attempts, backoff=backoff, sleep=sleep)
-        self.web_http = HttpClient("t:connect website", **kw)
-        self.services_http = HttpClient("t:connect (tdcservices)", **kw)
-        self.ws2_http = HttpClient("t:connect ws2", **kw)
-        self.limiter = limiter or LoginLimiter(clock=clock)
-        self.web = WebLogin(self.web_http, config.web_url, config.email, config.password, self.limiter, clock)
-        self.android = AndroidApi(self.services_http, config.services_url, config.email, config.password,
-                                  self.limiter, clock)
-        self.controliq = ControlIQApi(self.services_http, config.services_url, config.web_url,
-                                      self._ciq_tokens, self._ciq_refresh)
-        self.ws2 = Ws2Api(self.ws2_http, config.ws2_url, self._guid)
-
-    def __repr__(self):
-        return "<TConnectApi>"
-
-    def _guid(self):
-        if self.web.needs_login():
-            self.web.login()
-        return self.web.user_guid
-
-    def _ciq_tokens(self):
-        guid = self._guid()
-        if self.web.access_token:
-            return guid, self.web.access_token
-        # Since September 2024 the website may set no token cookie; the Android token works.
-        if self.android.needs_login():
-            self.android.login()
-        return guid, self.android.access_token
-
-    def _ciq_refresh(self):
-        if self.web.access_token:
-            self.web.login()
-        else:
-            self.android.login()
-
-    def request_counts(self):
-        return {"web": self.web_http.request_count, "services": self.services_http.request_count,
-                "ws2": self.ws2_http.request_count}
-
-    def close(self):
-        for client in (self.web_http, self.services_http, self.ws2_http):
-            client.close()
+__all__ = ["NoData"]        # its old import path, kept while sync/ still imports it from here

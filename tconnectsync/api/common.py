@@ -1,9 +1,12 @@
-"""Pieces shared by the Tandem API clients."""
-import datetime as dt
+"""What both Tandem backends share: the login limiter, the re-login rule and the browser's name.
+
+It stays beside the two backend packages (not inside one of them) because ``tconnect`` and
+``tandemsource`` both log in to the same Tandem account and must count their logins together.
+"""
 import logging
 import time
 
-from ..errors import LoginError, TransientError
+from ..errors import LoginThrottled
 
 logger = logging.getLogger(__name__)
 
@@ -12,33 +15,10 @@ BROWSER_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
 RELOGIN_MARGIN_S = 300
 
 
-def tandem_date(day):
-    """Tandem's ``MM-DD-YYYY`` form of a date."""
-    return day.strftime("%m-%d-%Y")
-
-
 def relogin_at(expires_at, now):
     """When to log in again: 5 minutes before expiry, or after 3/4 of a shorter lifetime."""
     margin = min(RELOGIN_MARGIN_S, max(0.0, expires_at - now) / 4)
     return expires_at - margin
-
-
-def parse_expiry(value):
-    """``2021-10-22T20:15:03.412Z`` -> Unix seconds, or None if absent/unreadable."""
-    if not value:
-        return None
-    try:
-        text = value.strip().replace("Z", "+00:00")
-        parsed = dt.datetime.fromisoformat(text)
-        if parsed.tzinfo is None:
-            parsed = parsed.replace(tzinfo=dt.timezone.utc)
-        return parsed.timestamp()
-    except ValueError:
-        return None
-
-
-class LoginThrottled(TransientError):
-    """We refused to send another login: too many attempts in the last hour."""
 
 
 class LoginLimiter:
@@ -74,11 +54,3 @@ class LoginLimiter:
                                  "already; next attempt allowed in %d minutes." % (what, len(self.attempts), wait // 60 + 1))
         self.attempts.append(now)
         self.total += 1
-
-
-class BadCredentials(LoginError):
-    """Tandem said the e-mail address or password is wrong."""
-
-
-class AccountLocked(LoginError):
-    """Tandem locked the account after too many logins."""

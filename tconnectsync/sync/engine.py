@@ -11,8 +11,8 @@ import logging
 import math
 
 from .. import nightscout as ns_module
-from ..api.common import LoginThrottled
-from ..errors import ConfigError, LoginError, NightscoutAuthError, NightscoutError, RateLimited, TconnectsyncError
+from ..errors import (ConfigError, LoginError, LoginThrottled, NightscoutAuthError, NightscoutError, RateLimited,
+                      Stopped, TconnectsyncError, WriteFailed)
 from .. import timeutil
 from . import iob, skips
 
@@ -20,13 +20,6 @@ logger = logging.getLogger(__name__)
 
 FEATURE_ORDER = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS", "PROFILES", "CGM", "CGM_ALERTS")
 
-
-class WriteFailed(TconnectsyncError):
-    """Nightscout failed while a chunk was written (not worth retrying the chunk day by day)."""
-
-
-class Stopped(Exception):
-    """A stop was asked for (SIGTERM): the run ends between two writes, never inside one."""
 FATAL = (LoginError, LoginThrottled, NightscoutAuthError, ConfigError, Stopped)
 COMPARED_FIELDS = {"eventType", "created_at", "identifier", "enteredBy", "duration", "absolute", "rate",
                    "reason", "insulin", "carbs", "notes", "glucose", "units", "relative", "enteredinsulin",

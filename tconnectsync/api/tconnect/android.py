@@ -2,9 +2,10 @@
 import logging
 import time
 
-from ..errors import TandemError, TandemFormatError
-from ..http import join_url
-from .common import relogin_at, AccountLocked, BadCredentials, parse_expiry
+from ...errors import AccountLocked, BadCredentials, TandemError, TandemFormatError
+from ...http import StatusErrors, join_url
+from ..common import relogin_at
+from .common import PasswordLogin, parse_expiry
 
 logger = logging.getLogger(__name__)
 
@@ -13,19 +14,15 @@ ANDROID_CLIENT_ID = "C2331CD6-D450-495E-9C19-67215230C85C"
 ANDROID_CLIENT_SECRET = "tz433KW5QDC9V7f!z6@^2o&Y6SGGYh"
 SCOPES = "cloud.account cloud.upload cloud.accepttcpp cloud.email cloud.password"
 ANDROID_UA = "Dalvik/2.1.0 (Linux; U; Android 12; Pixel 4a Build/SP2A.220305.012)"
+ERRORS = StatusErrors(default=lambda response, what: TandemError(
+    "t:connect %s answered HTTP %d." % (what, response.status_code), response.status_code))
 
 
-class AndroidApi:
+class AndroidApi(PasswordLogin):
+    """The Android app's API; it is its own ``AuthHook`` (a bearer token from the password grant)."""
+
     def __init__(self, http, base_url, email, password, limiter, clock=time.time):
-        self.http = http
-        self.base_url = base_url
-        self.email = email
-        self._password = password
-        self.limiter = limiter
-        self.clock = clock
-        self.access_token = None
-        self.expires_at = None
-        self.renew_at = 0
+        super().__init__(http, base_url, email, password, limiter, clock)
         self.user_id = None
 
     def __repr__(self):
@@ -34,14 +31,10 @@ class AndroidApi:
     def needs_login(self):
         return not self.access_token or self.expires_at is None or self.clock() >= self.renew_at
 
-    def invalidate(self):
-        self.expires_at = 0
-        self.renew_at = 0
-
     def login(self):
         self.limiter.acquire("t:connect (Android API)")
         response = self.http.request(
-            "POST", join_url(self.base_url, "cloud/oauth2/token"), retry=False,
+            "POST", join_url(self.base_url, "cloud/oauth2/token"), retry=False,      # a credential POST
             data={"username": self.email, "password": self._password, "grant_type": "password", "scope": SCOPES},
             auth=(ANDROID_CLIENT_ID, ANDROID_CLIENT_SECRET),
             headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8", "User-Agent": ANDROID_UA})
@@ -68,27 +61,24 @@ class AndroidApi:
         self.user_id = user.get("id") if isinstance(user, dict) else None
         logger.info("Logged in to the t:connect Android API")
 
-    def _headers(self):
-        return {"Authorization": "Bearer %s" % self.access_token, "User-Agent": ANDROID_UA,
-                "Content-Type": "application/json"}
-
-    def get(self, path, params=None):
-        """GET with the Android token; one re-login on the first 401."""
+    # the AuthHook
+    def headers(self):
         if self.needs_login():
             self.login()
-        for attempt in (0, 1):
-            response = self.http.request("GET", join_url(self.base_url, path), params=params, headers=self._headers())
-            if response.status_code == 401 and attempt == 0:
-                logger.info("t:connect Android token refused (HTTP 401); logging in again")
-                self.login()
-                continue
-            if response.status_code != 200:
-                raise TandemError("t:connect %s answered HTTP %d." % (path.split("?")[0], response.status_code),
-                                  response.status_code)
-            try:
-                return response.json()
-            except ValueError:
-                raise TandemFormatError("t:connect %s did not answer JSON." % path) from None
+        return {"Authorization": "Bearer %s" % self.access_token}
+
+    def relogin(self):
+        self.login()
+
+    def get(self, path, params=None):
+        """GET with the Android token (the choke point logs in again once on a 401)."""
+        response = self.http.request("GET", join_url(self.base_url, path), params=params, auth_hook=self,
+                                     errors=ERRORS, what=path.split("?")[0],
+                                     headers={"User-Agent": ANDROID_UA, "Content-Type": "application/json"})
+        try:
+            return response.json()
+        except ValueError:
+            raise TandemFormatError("t:connect %s did not answer JSON." % path) from None
 
     def last_event_uploaded(self, serial):
         body = self.get("cloud/upload/getlasteventuploaded", params={"sn": serial})

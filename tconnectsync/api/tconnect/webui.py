@@ -5,9 +5,10 @@ import logging
 import time
 import urllib.parse
 
-from ..errors import TandemError, TandemFormatError
-from ..http import join_url
-from .common import (relogin_at, AccountLocked, BadCredentials, BROWSER_UA, parse_expiry)
+from ...errors import AccountLocked, BadCredentials, TandemError, TandemFormatError
+from ...http import StatusErrors, join_url
+from ..common import BROWSER_UA, relogin_at
+from .common import PasswordLogin, parse_expiry
 
 logger = logging.getLogger(__name__)
 
@@ -59,20 +60,24 @@ def is_waf_block(text):
     return "Web Page Blocked!" in text or "Attack ID:" in text
 
 
-class WebLogin:
+def _login_page_error(response, what):
+    if is_waf_block(response.text):
+        return TandemError("Tandem's firewall blocked the t:connect login page; wait an hour before trying again.",
+                           response.status_code)
+    return TandemError("The t:connect login page answered HTTP %d." % response.status_code, response.status_code)
+
+
+LOGIN_PAGE_ERRORS = StatusErrors(default=_login_page_error)
+AFTER_LOGIN_ERRORS = StatusErrors(ok=(200, 302), default=lambda response, what: TandemError(
+    "t:connect answered HTTP %d after login." % response.status_code, response.status_code))
+
+
+class WebLogin(PasswordLogin):
     """Logs in to the t:connect website and keeps the session's GUID and token."""
 
     def __init__(self, http, base_url, email, password, limiter, clock=time.time):
-        self.http = http
-        self.base_url = base_url
-        self.email = email
-        self._password = password
-        self.limiter = limiter
-        self.clock = clock
+        super().__init__(http, base_url, email, password, limiter, clock)
         self.user_guid = None
-        self.access_token = None
-        self.expires_at = None
-        self.renew_at = 0
         self.http.session.headers.update({"User-Agent": BROWSER_UA})
 
     def __repr__(self):
@@ -89,19 +94,10 @@ class WebLogin:
             return self.clock() >= self.renew_at
         return False
 
-    def invalidate(self):
-        self.expires_at = 0
-        self.renew_at = 0
-
     def login(self):
         url = self.login_url
         self.limiter.check_refused("t:connect")
-        page = self.http.request("GET", url)
-        if page.status_code != 200:
-            if is_waf_block(page.text):
-                raise TandemError("Tandem's firewall blocked the t:connect login page; wait an hour "
-                                  "before trying again.", page.status_code)
-            raise TandemError("The t:connect login page answered HTTP %d." % page.status_code, page.status_code)
+        page = self.http.request("GET", url, errors=LOGIN_PAGE_ERRORS)
         if is_waf_block(page.text):
             raise TandemError("Tandem's firewall blocked the t:connect login page; wait an hour before trying again.")
         fields, _ = parse_login_page(page.text)
@@ -121,7 +117,7 @@ class WebLogin:
             ("txtLoginPassword_ClientState", client_state(self._password)),
         ]
         self.limiter.acquire("t:connect")
-        response = self.http.request("POST", url, data=form, allow_redirects=False, retry=False,
+        response = self.http.request("POST", url, data=form, allow_redirects=False, retry=False,  # credentials
                                      headers={"Referer": url})
         try:
             self._read_login_answer(url, response)
@@ -153,7 +149,7 @@ class WebLogin:
             self.expires_at = self.clock() + 3600
         self.renew_at = relogin_at(self.expires_at, self.clock()) if self.expires_at else 0
         target = urllib.parse.urljoin(url, response.headers.get("Location") or "/")
-        follow = self.http.request("POST", target, allow_redirects=False, headers={"Referer": url})
-        if follow.status_code not in (200, 302):
-            raise TandemError("t:connect answered HTTP %d after login." % follow.status_code, follow.status_code)
+        # The page load after the login posts no form: safe to repeat.
+        self.http.request("POST", target, allow_redirects=False, headers={"Referer": url}, retry=True,
+                          errors=AFTER_LOGIN_ERRORS)
         logger.info("Logged in to t:connect%s", "" if self.access_token else " (no Control:IQ token cookie)")

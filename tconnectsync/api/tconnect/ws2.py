@@ -1,11 +1,15 @@
 """tconnectws2: the legacy website backend (CSV export and JSONP), addressed by user GUID."""
 import logging
 
-from ..errors import TandemError
-from ..http import join_url
-from .common import BROWSER_UA, tandem_date
+from ...errors import TandemError
+from ...http import StatusErrors, join_url
+from ..common import BROWSER_UA
+from .common import tandem_date
 
 logger = logging.getLogger(__name__)
+
+ERRORS = StatusErrors(default=lambda response, what: TandemError(
+    "t:connect ws2 %s answered HTTP %d." % (what, response.status_code), response.status_code))
 
 
 class Ws2Api:
@@ -15,12 +19,8 @@ class Ws2Api:
         self.guid = guid             # callable returning the user GUID (logs in as needed)
 
     def _get(self, path, what):
-        response = self.http.request("GET", join_url(self.base_url, path),
-                                     headers={"User-Agent": BROWSER_UA})
-        if response.status_code != 200:
-            raise TandemError("t:connect ws2 %s answered HTTP %d." % (what, response.status_code),
-                              response.status_code)
-        return response.text
+        return self.http.request("GET", join_url(self.base_url, path), headers={"User-Agent": BROWSER_UA},
+                                 errors=ERRORS, what=what).text
 
     def therapy_timeline_csv(self, start, end):
         return self._get("therapytimeline2csv/%s/%s/%s?format=csv" % (self.guid(), tandem_date(start), tandem_date(end)),
