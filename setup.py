@@ -1,4 +1,4 @@
-from setuptools import find_packages, setup
+from setuptools import find_namespace_packages, setup
 
 with open("README.md", encoding="utf-8") as fh:
     long_description = fh.read()
@@ -14,7 +14,9 @@ setup(
     long_description_content_type="text/markdown",
     license="MIT",
     python_requires=">=3.10",
-    packages=find_packages(include=["tconnectsync", "tconnectsync.*"]),
+    # Namespace packages too: the data folders (web/templates, parser/data) are shipped as package
+    # data, and setuptools wants them named as packages (else it warns on every install).
+    packages=find_namespace_packages(include=["tconnectsync", "tconnectsync.*"], exclude=["*.__pycache__"]),
     include_package_data=True,
     package_data={"tconnectsync": ["web/templates/*.html", "parser/data/*.json"]},
     install_requires=[
