@@ -280,8 +280,10 @@ class Engine:
         self.features = tuple(f for f in FEATURE_ORDER if f in features)
         self.pretend = pretend
         self.progress = progress
+        self.window_end = None
 
     def run(self, start, end):
+        self.window_end = end
         summary = Summary(start=start, end=end, features=self.features, pretend=self.pretend)
         summary.counts = {f: FeatureCounts() for f in self.features}
         chunks = split_window(start, end, getattr(self.clients.source, "chunk_days", None) or self.config.chunk_days)
@@ -347,7 +349,8 @@ class Engine:
         return {"source": "Tandem Source", "legacy": "t:connect"}.get(getattr(self.clients.source, "name", ""), "")
 
     def _chunk(self, c_start, c_end, want_iob, summary):
-        result = self.clients.source.chunk(c_start, c_end, self.features, want_iob=want_iob)
+        result = self.clients.source.chunk(c_start, c_end, self.features, want_iob=want_iob,
+                                           window_end=self.window_end)
         for feature, n in result.fetched.items():
             if feature in self.features:
                 summary.feature(feature).fetched += n

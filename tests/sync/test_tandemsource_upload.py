@@ -79,7 +79,7 @@ class EventsSource:
     def __init__(self, events, settings=None, now=NOW):
         self.events, self.settings, self.now = events, settings, now
 
-    def chunk(self, start, end, features, want_iob=False):
+    def chunk(self, start, end, features, want_iob=False, window_end=None):
         chosen = [e for e in self.events if start <= dt.date.fromisoformat(e["pumpDateTime"][:10]) <= end]
         return source_documents(chosen, features, SERIAL, NEW_YORK, now=self.now, pump_settings=self.settings)
 
