@@ -14,7 +14,8 @@ from .. import nightscout as ns_module
 from ..api.common import LoginThrottled
 from ..errors import ConfigError, LoginError, NightscoutAuthError, NightscoutError, RateLimited, TconnectsyncError
 from .. import timeutil
-from . import iob, skips
+from . import engine_steps, iob, skips
+from .backend import ChunkResult  # noqa: F401 - the backends' answer, also importable here
 from .report import ChunkFailure, FeatureCounts, Summary  # noqa: F401 - the engine's results, also importable here
 
 logger = logging.getLogger(__name__)
@@ -32,27 +33,6 @@ FATAL = (LoginError, LoginThrottled, NightscoutAuthError, ConfigError, Stopped)
 COMPARED_FIELDS = {"eventType", "created_at", "identifier", "enteredBy", "duration", "absolute", "rate",
                    "reason", "insulin", "carbs", "notes", "glucose", "units", "relative", "enteredinsulin",
                    "splitNow", "splitExt"}
-
-
-@dataclasses.dataclass
-class ChunkResult:
-    """What a backend (``source.chunk(start, end, features, want_iob)``) hands the engine for one
-    chunk of days: the desired treatments, ready-made; the engine compares and writes them."""
-    treatments: list = dataclasses.field(default_factory=list)        # (feature, document)
-    continuations: list = dataclasses.field(default_factory=list)     # identifiers of midnight repeats
-    iob: object = None                                                # the newest IobValue, if asked
-    fetched: dict = dataclasses.field(default_factory=dict)           # feature -> records read
-    skipped: dict = dataclasses.field(default_factory=dict)           # feature -> [skips.Skip] (not errors)
-    merged: dict = dataclasses.field(default_factory=dict)            # feature -> records folded into another's document
-    warnings: list = dataclasses.field(default_factory=list)          # ParseWarning, no feature
-    warnings_by_feature: dict = dataclasses.field(default_factory=dict)   # feature -> [ParseWarning]
-    extra: list = dataclasses.field(default_factory=list)             # callables(engine, summary): other collections
-
-    def all_warnings(self):
-        out = list(self.warnings)
-        for warnings in self.warnings_by_feature.values():
-            out += warnings
-        return out
 
 
 @dataclasses.dataclass
@@ -218,21 +198,25 @@ class Engine:
                 summary.feature(feature).skip(skips.UNREADABLE, len(warnings))
         summary.warnings = result.all_warnings()
         try:
-            self._apply(result.treatments, summary, set(result.continuations))
+            self.apply_treatments(result.treatments, summary, set(result.continuations))
         except FATAL:
             raise
         except TconnectsyncError as exc:
             raise WriteFailed(str(exc)) from exc
-        for handler in result.extra:
-            handler(self, summary)
-        # Counted last: the extra steps (partials merged with Nightscout) may add skips.
+        if result.partials:
+            engine_steps.partials(self, result.partials, summary)
+        if result.entries:
+            engine_steps.entries(self, result.entries, summary)
+        if result.profiles is not None:
+            engine_steps.profiles(self, result.profiles, summary)
+        # Counted last: the partials merged with Nightscout may add skips.
         for feature, reasons in result.skipped.items():
             if feature in self.features:
                 for r in reasons:
                     summary.skip(feature, r)
         return result.iob if want_iob else None
 
-    def _apply(self, desired, summary, continuations=(), uncounted=()):
+    def apply_treatments(self, desired, summary, continuations=(), uncounted=()):
         """Compare ``desired`` (feature, doc) with Nightscout and write the difference.
 
         Each desired document is one record's outcome (created, updated or unchanged), except

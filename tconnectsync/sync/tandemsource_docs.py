@@ -19,10 +19,11 @@ Conventions are those of the legacy mappers (``sync/basal.py``, ``bolus.py``, ``
   and tubing (``Note``) fills, Sleep/Exercise with their duration (updated while they run),
   CGM sessions (``Sensor Start``/``Sensor Stop``).
 * CGM_ALERTS: ``CGM Alert``; CGM: ``entries`` sgv (off by default); PROFILES: the profile
-  document (``tandemsource_profiles``); IOB: the newest value the pump logged.
+  document (``profiles``); IOB: the newest value the pump logged.
 
-Boluses are mapped in ``tandemsource_bolus``, profiles in ``tandemsource_profiles``; the steps
-that read Nightscout first are in ``tandemsource_upload``.
+Boluses are mapped in ``tandemsource_bolus``, profiles in ``profiles``, CGM readings in ``cgm``;
+what must be merged with Nightscout's documents is handed to the engine as data
+(``tandemsource_upload.Partial``, entries, the profile build) and written by it (``engine_steps``).
 """
 import dataclasses
 import datetime as dt
@@ -34,11 +35,12 @@ from ..parser import source_records as R
 from ..parser import tandemsource
 from ..parser.records import IobValue
 from . import tandemsource_upload as upload
-from .documents import ENTERED_BY, created_at, identifier, minutes, treatment
+from .documents import created_at, identifier, minutes, treatment
 from .engine import ChunkResult
 from .skips import Skip
+from .cgm import entry_documents
 from .tandemsource_bolus import bolus_documents, bolus_owner, group_boluses
-from .tandemsource_profiles import profile_documents, profiles_handler
+from .profiles import profile_documents
 
 logger = logging.getLogger(__name__)
 
@@ -104,7 +106,7 @@ def source_documents(events, features, serial, tz, now=None, *, clock_changes=No
     ``now`` (aware; default: the current time) caps durations and drops future-dated events
     (pump clock ahead); ``data_until`` (aware) caps them further, e.g. at the chunk's end.
     ``pump_settings``: the pumper answer, one of its ``pumps`` or that pump's ``settings``
-    (docs/tandem-source.md §5.1), needed for PROFILES. ``profile_upload_mode``: see ``tandemsource_profiles``.
+    (docs/tandem-source.md §5.1), needed for PROFILES. ``profile_upload_mode``: see ``profiles``.
     ``owned`` (lo, hi), aware: when the events reach past the chunk (a margin read for context),
     only records starting in [lo, hi) are decided (documents, counts, skips, warnings) here.
     """
@@ -154,17 +156,14 @@ def source_documents(events, features, serial, tz, now=None, *, clock_changes=No
     if "CGM" in features:
         readings = [r for r in by_type.get(R.CgmReading, []) if ctx.owns(r.egv_time)]
         result.fetched["CGM"] = len(readings)
-        entries = entry_documents(readings, ctx)
-        if entries:
-            result.extra.append(upload.entries_handler(entries))
+        result.entries = entry_documents(readings, ctx)
     if "PROFILES" in features:
-        # Counted once per run by the handler (the settings are the same for every chunk).
-        result.extra.append(profiles_handler(profile_documents(pump_settings, serial, tz),
-                                             mode=profile_upload_mode, now=now))
+        # Counted once per run by the engine (the settings are the same for every chunk).
+        result.profiles = dataclasses.replace(profile_documents(pump_settings, serial, tz), mode=profile_upload_mode,
+                                              now=now)
     if "IOB" in features:
         result.iob = newest_iob([r for r in records if owned is None or r.time < owned[1]], ctx)
-    if partials:
-        result.extra.append(upload.partials_handler(partials))
+    result.partials = partials
     result.skipped = ctx.skipped
     result.merged = ctx.merged
     return result
@@ -416,43 +415,6 @@ def cgm_alert_documents(alerts, ctx):
         docs.append(treatment("CGM Alert", a.time, ctx.tz, identifier(ctx.serial, "cgm-alert", a.key),
                               reason=text, notes=text, pump_event_id=a.key))
     return docs
-
-
-# ------------------------------------------------------------------------------------------ CGM
-
-def sgv_value(reading):
-    """The sgv to upload, or None (with the reason) for a reading that must not be shown."""
-    status, value = reading.status, reading.value
-    if status == 1:
-        return 401, None
-    if status == 2:
-        return 39, None
-    if status != 0:
-        return None, "status %d (not a valid reading)" % status
-    if value <= 0:
-        return None, "no value"
-    return max(39, min(401, value)), None
-
-
-def entry_documents(readings, ctx):
-    out, seen = [], set()
-    for r in sorted(readings, key=lambda r: (r.group, r.seq)):
-        value, why = sgv_value(r)
-        when = ctx.local(r.egv_time)
-        if value is None:
-            ctx.skip("CGM", "cgm-hidden", "%s reading seq %s at %s: %s" % (r.sensor, r.key, when, why))
-            continue
-        if ctx.future(r.egv_time):
-            ctx.skip("CGM", "future", "%s reading seq %s at %s: dated in the future" % (r.sensor, r.key, when))
-            continue
-        date = int(round(r.egv_time.timestamp() * 1000))
-        if date in seen:
-            ctx.merge("CGM")                    # the same reading logged twice (backfill)
-            continue
-        seen.add(date)
-        out.append({"type": "sgv", "sgv": int(value), "date": date, "dateString": when, "device": ENTERED_BY,
-                    "identifier": identifier(ctx.serial, "sgv", r.key), "pump_event_id": r.key})
-    return out
 
 
 # ------------------------------------------------------------------------------------------ IOB
