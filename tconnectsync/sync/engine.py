@@ -37,7 +37,7 @@ COMPARED_FIELDS = {"eventType", "created_at", "identifier", "enteredBy", "durati
 
 @dataclasses.dataclass
 class Clients:
-    source: object          # a backend with ``chunk(start, end, features, want_iob) -> ChunkResult``
+    source: object          # a sync.backend.Backend (built by backends.py)
     nightscout: object      # a NightscoutClient
 
 
@@ -180,7 +180,7 @@ class Engine:
         if isinstance(exc, WriteFailed) or isinstance(exc, NightscoutError) or \
                 isinstance(getattr(exc, "__cause__", None), NightscoutError):
             return "Nightscout"
-        return {"source": "Tandem Source", "legacy": "t:connect"}.get(getattr(self.clients.source, "name", ""), "")
+        return getattr(self.clients.source, "remote", "") or ""
 
     def _chunk(self, c_start, c_end, want_iob, summary):
         result = self.clients.source.chunk(c_start, c_end, self.features, want_iob=want_iob,

@@ -56,7 +56,9 @@ class ChunkData:
 class LegacySource:
     """Fetches what the enabled features need, and nothing more, for one chunk of days."""
 
-    name = "legacy"
+    name = "tconnect"
+    remote = "t:connect"
+    chunk_days = None             # the config's (TCONNECTSYNC_CHUNK_DAYS: ws2 serves two days at most)
 
     def __init__(self, api, tz, serial):
         self.api = api

@@ -17,7 +17,8 @@ MARGIN_DAYS = 1           # read around each chunk: what is open at its edges en
 
 
 class TandemSourceBackend:
-    name = "source"
+    name = "tandemsource"
+    remote = "Tandem Source"
     chunk_days = CHUNK_DAYS
 
     def __init__(self, api, config, clock=None):
