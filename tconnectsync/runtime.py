@@ -1,22 +1,15 @@
-"""Builds the clients a sync needs from a Config (one place, used by CLI, daemon and web app)."""
+"""Builds the clients a sync needs from a Config (one place, used by CLI, daemon and web app):
+the backend ``TCONNECT_API`` chooses (``backends.py``) and the Nightscout client."""
 import time
 
-from .api.tconnect import TConnectApi
+from . import backends
 from .nightscout import NightscoutClient
 from .sync.engine import Clients
-from .sync.source import LegacySource
 
 
 def build_clients(config, clock=time.time, sleep=time.sleep, limiter=None, attempts=4, backoff=1.0):
     from .http import HttpClient
-    if config.api == "source":
-        from .api.tandemsource import TandemSourceApi
-        from .sync.source_backend import TandemSourceBackend
-        api = TandemSourceApi(config, clock=clock, sleep=sleep, limiter=limiter, attempts=attempts, backoff=backoff)
-        source = TandemSourceBackend(api, config, clock=clock)
-    else:
-        api = TConnectApi(config, clock=clock, sleep=sleep, limiter=limiter, attempts=attempts, backoff=backoff)
-        source = LegacySource(api, config.tz, config.pump_serial)
+    source = backends.spec(config.api).build(config, clock, sleep, limiter, attempts, backoff)
     ns_http = HttpClient("Nightscout", timeout=(10, config.http_timeout), attempts=attempts, backoff=backoff,
                          sleep=sleep)
     nightscout = NightscoutClient(config.ns_url, config.ns_secret, http=ns_http, batch_size=config.ns_batch_size)

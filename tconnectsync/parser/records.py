@@ -14,6 +14,7 @@ class ParseWarning:
     source: str          # e.g. "ws2 therapytimeline2csv (bolus section)"
     record: str          # a short excerpt that names the record (no secrets; pump data only)
     reason: str          # what was wrong with it
+    time: Optional[dt.datetime] = dataclasses.field(default=None, compare=False)   # the record's instant, if known
 
     def __str__(self):
         return "%s: skipped %s: %s" % (self.source, self.record, self.reason)

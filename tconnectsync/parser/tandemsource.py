@@ -306,7 +306,7 @@ def records_from_raw(raws, tz, clock_changes=(), source=JSON_SOURCE):
             records.append(builder(_Fields(raw), base))
         except BadEvent as exc:
             warnings.append(ParseWarning(source, "%s %s" % (event_name(raw.code, raw.seq, raw.wall, raw.group),
-                                                            catalog()[raw.code].name), str(exc)))
+                                                            catalog()[raw.code].name), str(exc), time))
     return records, warnings
 
 

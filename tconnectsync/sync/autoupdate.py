@@ -21,7 +21,7 @@ import threading
 import time
 
 from .. import __version__, status as status_file, timeutil
-from ..api.common import LoginThrottled
+from ..errors import LoginThrottled
 from ..errors import LoginError, RateLimited, TconnectsyncError
 from .engine import Stopped, sync_once
 from .window import days_since, last_days, today_in

@@ -18,7 +18,7 @@ KIND_REASON = {"profile": "profileDelivery", "temp": "tempDelivery", "algorithm"
                "csv": "Unknown"}
 
 
-def build_segments(data, tz, tally=None):
+def build_segments(data, tz, tally=None, quiet=False):
     """(start, end, rate, reason) tuples, sorted and non-overlapping, for one chunk.
 
     ``tally`` (a ``Tally``), if given, learns what became of each record read: a suspension
@@ -30,6 +30,8 @@ def build_segments(data, tz, tally=None):
         segments = sorted(data.segments, key=lambda s: (s.start, s.kind))
         starts = {}
         for s in segments:
+            if s.start in starts and quiet:
+                continue
             if s.start in starts:
                 logger.warning("Two basal segments start at %s (%s and %s); keeping the first",
                                s.start.isoformat(), starts[s.start].kind, s.kind)

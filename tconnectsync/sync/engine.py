@@ -14,7 +14,9 @@ from .. import nightscout as ns_module
 from ..errors import (ConfigError, LoginError, LoginThrottled, NightscoutAuthError, NightscoutError, RateLimited,
                       Stopped, TconnectsyncError, WriteFailed)
 from .. import timeutil
-from . import iob, skips
+from . import engine_steps, iob, skips
+from .backend import ChunkResult  # noqa: F401 - the backends' answer, also importable here
+from .report import ChunkFailure, FeatureCounts, Summary  # noqa: F401 - the engine's results, also importable here
 
 logger = logging.getLogger(__name__)
 
@@ -27,176 +29,8 @@ COMPARED_FIELDS = {"eventType", "created_at", "identifier", "enteredBy", "durati
 
 
 @dataclasses.dataclass
-class FeatureCounts:
-    """What became of the records one feature read. Every record read lands in exactly one of
-    created, updated, unchanged (already in Nightscout), merged (folded into the document of
-    another record: a Sleep's stop, a suspension logged at the same second as its basal row) or
-    skipped (with a reason key; ``unreadable`` for records that could not be read), so
-    ``fetched == created + updated + unchanged + merged + skipped`` (see ``balanced``).
-    ``deleted`` counts stored duplicates removed; it is not a record read."""
-    fetched: int = 0
-    created: int = 0
-    updated: int = 0
-    unchanged: int = 0
-    merged: int = 0
-    skipped: int = 0
-    deleted: int = 0
-    reasons: dict = dataclasses.field(default_factory=dict)     # skip reason key -> count
-
-    def skip(self, key, n=1):
-        if not n:
-            return
-        self.skipped += n
-        self.reasons[key] = self.reasons.get(key, 0) + n
-
-    @property
-    def unreadable(self):
-        return self.reasons.get(skips.UNREADABLE, 0)
-
-    @property
-    def balanced(self):
-        return self.fetched == self.created + self.updated + self.unchanged + self.merged + self.skipped
-
-    def add(self, other):
-        for f in ("fetched", "created", "updated", "unchanged", "merged", "deleted"):
-            setattr(self, f, getattr(self, f) + getattr(other, f))
-        for key, n in other.reasons.items():
-            self.skip(key, n)
-
-    def line(self, pretend=False):
-        """"659 fetched: 654 created, 0 updated, 5 merged": created and updated always, the
-        other parts when not 0; they add up to fetched."""
-        parts = [(self.unchanged, "already there"), (self.merged, "merged"), (self.skipped, "skipped"),
-                 (self.deleted, "duplicates to remove" if pretend else "duplicates removed")]
-        shown = ["%d %s" % (self.created, "to create" if pretend else "created"),
-                 "%d %s" % (self.updated, "to update" if pretend else "updated")]
-        shown += ["%d %s" % (n, text) for n, text in parts if n]
-        return "%d fetched: %s" % (self.fetched, ", ".join(shown))
-
-    def as_dict(self):
-        out = {f: getattr(self, f) for f in ("fetched", "created", "updated", "unchanged", "merged", "skipped",
-                                              "deleted")}
-        out["unreadable"] = self.unreadable
-        out["skip_reasons"] = dict(sorted(self.reasons.items()))
-        return out
-
-
-@dataclasses.dataclass
-class ChunkFailure:
-    start: dt.date
-    end: dt.date
-    reason: str
-    remote: str = ""              # who failed: "Nightscout", "Tandem Source", "t:connect" ("" unknown)
-    error: object = dataclasses.field(default=None, repr=False, compare=False)   # the exception (its cause for a write)
-
-
-@dataclasses.dataclass
-class Summary:
-    start: dt.date
-    end: dt.date
-    features: tuple
-    pretend: bool = False
-    counts: dict = dataclasses.field(default_factory=dict)
-    warnings: list = dataclasses.field(default_factory=list)      # ParseWarning (first 100 kept)
-    warning_count: int = 0
-    failures: list = dataclasses.field(default_factory=list)      # ChunkFailure
-    plan: list = dataclasses.field(default_factory=list)          # (action, feature, doc) with pretend
-    chunks: int = 0
-    retry_after: float = None     # the longest Retry-After a remote asked for (HTTP 429), if any
-    done: set = dataclasses.field(default_factory=set)            # once-per-run steps already taken
-
-    @property
-    def ok(self):
-        return not self.failures
-
-    def add_warnings(self, warnings):
-        for w in warnings:
-            self.warning_count += 1
-            if len(self.warnings) < 100:
-                self.warnings.append(w)
-            logger.warning("%s", w)
-
-    def feature(self, name):
-        from_counts = self.counts.get(name)
-        if from_counts is None:
-            from_counts = self.counts[name] = FeatureCounts()
-        return from_counts
-
-    def skip(self, feature, reason):
-        """Count one record of ``feature`` not uploaded, grouped by its reason's key."""
-        self.feature(feature).skip(skips.key_of(reason))
-        logger.debug("Not uploaded (%s): %s", feature, reason)
-
-    def totals(self):
-        return {k: v.as_dict() for k, v in self.counts.items()}
-
-    def skip_reasons(self):
-        """{reason key: count} over all features."""
-        out = {}
-        for c in self.counts.values():
-            for key, n in c.reasons.items():
-                out[key] = out.get(key, 0) + n
-        return out
-
-    def days(self):
-        return (self.end - self.start).days + 1
-
-    def failed_days(self):
-        return {f.start + dt.timedelta(days=i) for f in self.failures for i in range((f.end - f.start).days + 1)}
-
-    @property
-    def nothing_synced(self):
-        """True when every day of the window failed: nothing was read, nothing written."""
-        return bool(self.failures) and len(self.failed_days() & set(
-            self.start + dt.timedelta(days=i) for i in range(self.days()))) == self.days()
-
-    def failed_remotes(self):
-        return sorted({f.remote for f in self.failures if f.remote})
-
-    def failed_ranges(self):
-        """Failed days merged into ranges: the --start-date/--end-date to re-run."""
-        days = sorted(self.failed_days())
-        ranges = []
-        for d in days:
-            if ranges and (d - ranges[-1][1]).days == 1:
-                ranges[-1][1] = d
-            else:
-                ranges.append([d, d])
-        return [(a, b) for a, b in ranges]
-
-    def absorb(self, part):
-        """Add the outcome of one chunk (a scratch Summary) to this run's."""
-        for name, counts in part.counts.items():
-            self.feature(name).add(counts)
-        self.plan += part.plan
-        self.done |= part.done
-        self.add_warnings(part.warnings)        # logged here: a chunk retried day by day logs them once
-
-
-@dataclasses.dataclass
-class ChunkResult:
-    """What a backend (``source.chunk(start, end, features, want_iob)``) hands the engine for one
-    chunk of days: the desired treatments, ready-made; the engine compares and writes them."""
-    treatments: list = dataclasses.field(default_factory=list)        # (feature, document)
-    continuations: list = dataclasses.field(default_factory=list)     # identifiers of midnight repeats
-    iob: object = None                                                # the newest IobValue, if asked
-    fetched: dict = dataclasses.field(default_factory=dict)           # feature -> records read
-    skipped: dict = dataclasses.field(default_factory=dict)           # feature -> [skips.Skip] (not errors)
-    merged: dict = dataclasses.field(default_factory=dict)            # feature -> records folded into another's document
-    warnings: list = dataclasses.field(default_factory=list)          # ParseWarning, no feature
-    warnings_by_feature: dict = dataclasses.field(default_factory=dict)   # feature -> [ParseWarning]
-    extra: list = dataclasses.field(default_factory=list)             # callables(engine, summary): other collections
-
-    def all_warnings(self):
-        out = list(self.warnings)
-        for warnings in self.warnings_by_feature.values():
-            out += warnings
-        return out
-
-
-@dataclasses.dataclass
 class Clients:
-    source: object          # a backend with ``chunk(start, end, features, want_iob) -> ChunkResult``
+    source: object          # a sync.backend.Backend (built by backends.py)
     nightscout: object      # a NightscoutClient
 
 
@@ -273,8 +107,10 @@ class Engine:
         self.features = tuple(f for f in FEATURE_ORDER if f in features)
         self.pretend = pretend
         self.progress = progress
+        self.window_end = None
 
     def run(self, start, end):
+        self.window_end = end
         summary = Summary(start=start, end=end, features=self.features, pretend=self.pretend)
         summary.counts = {f: FeatureCounts() for f in self.features}
         chunks = split_window(start, end, getattr(self.clients.source, "chunk_days", None) or self.config.chunk_days)
@@ -337,10 +173,11 @@ class Engine:
         if isinstance(exc, WriteFailed) or isinstance(exc, NightscoutError) or \
                 isinstance(getattr(exc, "__cause__", None), NightscoutError):
             return "Nightscout"
-        return {"source": "Tandem Source", "legacy": "t:connect"}.get(getattr(self.clients.source, "name", ""), "")
+        return getattr(self.clients.source, "remote", "") or ""
 
     def _chunk(self, c_start, c_end, want_iob, summary):
-        result = self.clients.source.chunk(c_start, c_end, self.features, want_iob=want_iob)
+        result = self.clients.source.chunk(c_start, c_end, self.features, want_iob=want_iob,
+                                           window_end=self.window_end)
         for feature, n in result.fetched.items():
             if feature in self.features:
                 summary.feature(feature).fetched += n
@@ -354,21 +191,25 @@ class Engine:
                 summary.feature(feature).skip(skips.UNREADABLE, len(warnings))
         summary.warnings = result.all_warnings()
         try:
-            self._apply(result.treatments, summary, set(result.continuations))
+            self.apply_treatments(result.treatments, summary, set(result.continuations))
         except FATAL:
             raise
         except TconnectsyncError as exc:
             raise WriteFailed(str(exc)) from exc
-        for handler in result.extra:
-            handler(self, summary)
-        # Counted last: the extra steps (partials merged with Nightscout) may add skips.
+        if result.partials:
+            engine_steps.partials(self, result.partials, summary)
+        if result.entries:
+            engine_steps.entries(self, result.entries, summary)
+        if result.profiles is not None:
+            engine_steps.profiles(self, result.profiles, summary)
+        # Counted last: the partials merged with Nightscout may add skips.
         for feature, reasons in result.skipped.items():
             if feature in self.features:
                 for r in reasons:
                     summary.skip(feature, r)
         return result.iob if want_iob else None
 
-    def _apply(self, desired, summary, continuations=(), uncounted=()):
+    def apply_treatments(self, desired, summary, continuations=(), uncounted=()):
         """Compare ``desired`` (feature, doc) with Nightscout and write the difference.
 
         Each desired document is one record's outcome (created, updated or unchanged), except

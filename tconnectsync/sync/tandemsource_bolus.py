@@ -123,6 +123,16 @@ def extended_fields(now_units, ext_units, duration, running, status=""):
     return fields, text
 
 
+def bolus_owner(b):
+    """The instant that decides which chunk a bolus belongs to: its document's time (delivery
+    completed, or the extended part started), else when it was first logged."""
+    if b.completed is None and not b.requested and b.bolex_completed is not None:
+        return b.bolex_completed.time
+    if b.completed is not None:
+        return b.completed.time
+    return b.bolex_activated.time if b.bolex_activated else b.first.time
+
+
 def bolus_documents(boluses, ctx):
     docs = []
     for b in boluses:
@@ -141,17 +151,20 @@ def _bolus_document(b, ctx):
                                            % (b.bolus_id, ctx.local(b.bolex_completed.time))))
     at = b.completed.time if b.completed else (b.bolex_activated.time if b.bolex_activated else None)
     if at is None:
-        ctx.skip("BOLUS", "bolus-pending", "bolus %d requested %s: not delivered yet" % (b.bolus_id, ctx.local(b.first.time)))
+        ctx.skip("BOLUS", "bolus-pending", "bolus %d requested %s: not delivered yet" % (b.bolus_id, ctx.local(b.first.time)),
+                 at=b.first.time)
         return None
     if ctx.future(at):
-        ctx.skip("BOLUS", "future", "bolus %d at %s: dated in the future (pump clock ahead?)" % (b.bolus_id, ctx.local(at)))
+        ctx.skip("BOLUS", "future", "bolus %d at %s: dated in the future (pump clock ahead?)" % (b.bolus_id, ctx.local(at)),
+                 at=at)
         return None
     now_units = b.completed.delivered if b.completed else 0.0
     ext_running = b.extended and b.bolex_completed is None
     ext_units = b.bolex_completed.delivered if b.bolex_completed else None
     if now_units + (ext_units or 0.0) <= 0 and not ext_running:
         status = (b.completed.status if b.completed else "") or "not delivered"
-        ctx.skip("BOLUS", "bolus-zero", "bolus %d at %s: no insulin delivered (%s)" % (b.bolus_id, ctx.local(at), status))
+        ctx.skip("BOLUS", "bolus-zero", "bolus %d at %s: no insulin delivered (%s)" % (b.bolus_id, ctx.local(at), status),
+                 at=at)
         return None
     notes = (b.msg2.options_name if b.msg2 and b.msg2.options_name else "Bolus")
     if b.completed and b.completed.status and b.completed.status != "Completed" and not b.extended:

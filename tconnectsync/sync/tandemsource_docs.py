@@ -19,25 +19,28 @@ Conventions are those of the legacy mappers (``sync/basal.py``, ``bolus.py``, ``
   and tubing (``Note``) fills, Sleep/Exercise with their duration (updated while they run),
   CGM sessions (``Sensor Start``/``Sensor Stop``).
 * CGM_ALERTS: ``CGM Alert``; CGM: ``entries`` sgv (off by default); PROFILES: the profile
-  document (``tandemsource_profiles``); IOB: the newest value the pump logged.
+  document (``profiles``); IOB: the newest value the pump logged.
 
-Boluses are mapped in ``tandemsource_bolus``, profiles in ``tandemsource_profiles``; the steps
-that read Nightscout first are in ``tandemsource_upload``.
+Boluses are mapped in ``tandemsource_bolus``, profiles in ``profiles``, CGM readings in ``cgm``;
+what must be merged with Nightscout's documents is handed to the engine as data
+(``tandemsource_upload.Partial``, entries, the profile build) and written by it (``engine_steps``).
 """
 import dataclasses
 import datetime as dt
 import logging
 import re
 
+from .. import timeutil
 from ..parser import source_records as R
 from ..parser import tandemsource
 from ..parser.records import IobValue
 from . import tandemsource_upload as upload
-from .documents import ENTERED_BY, created_at, identifier, minutes, treatment
+from .documents import created_at, identifier, minutes, treatment
 from .engine import ChunkResult
 from .skips import Skip
-from .tandemsource_bolus import bolus_documents, group_boluses
-from .tandemsource_profiles import profile_documents, profiles_handler
+from .cgm import entry_documents
+from .tandemsource_bolus import bolus_documents, bolus_owner, group_boluses
+from .profiles import profile_documents
 
 logger = logging.getLogger(__name__)
 
@@ -71,13 +74,20 @@ class _Ctx:
     until: dt.datetime                     # what the data is known to cover (never after now)
     skipped: dict
     merged: dict = dataclasses.field(default_factory=dict)
+    owned: tuple = None                    # (lo, hi): the instants whose records this chunk decides
 
-    def skip(self, feature, key, text):
-        self.skipped.setdefault(feature, []).append(Skip(key, text))
+    def owns(self, instant):
+        """True when the record starting at ``instant`` is this chunk's to decide: the events
+        around it (the margin) only give context, a neighbouring chunk decides those."""
+        return self.owned is None or instant is None or self.owned[0] <= instant < self.owned[1]
 
-    def merge(self, feature, n=1):
-        """``n`` records of ``feature`` folded into another record's document."""
-        if n:
+    def skip(self, feature, key, text, at=None):
+        if self.owns(at):
+            self.skipped.setdefault(feature, []).append(Skip(key, text))
+
+    def merge(self, feature, n=1, at=None):
+        """``n`` records of ``feature`` (at ``at``) folded into another record's document."""
+        if n and self.owns(at):
             self.merged[feature] = self.merged.get(feature, 0) + n
 
     def local(self, instant):
@@ -88,7 +98,7 @@ class _Ctx:
 
 
 def source_documents(events, features, serial, tz, now=None, *, clock_changes=None, pump_settings=None,
-                     data_until=None, profile_upload_mode=None):
+                     data_until=None, profile_upload_mode=None, owned=None):
     """The ChunkResult for pump-log ``events`` of one chunk.
 
     ``events``: the pump-logs events (list of JSON objects, or the whole answer with
@@ -96,15 +106,18 @@ def source_documents(events, features, serial, tz, now=None, *, clock_changes=No
     ``now`` (aware; default: the current time) caps durations and drops future-dated events
     (pump clock ahead); ``data_until`` (aware) caps them further, e.g. at the chunk's end.
     ``pump_settings``: the pumper answer, one of its ``pumps`` or that pump's ``settings``
-    (docs/tandem-source.md §5.1), needed for PROFILES. ``profile_upload_mode``: see ``tandemsource_profiles``.
+    (docs/tandem-source.md §5.1), needed for PROFILES. ``profile_upload_mode``: see ``profiles``.
+    ``owned`` (lo, hi), aware: when the events reach past the chunk (a margin read for context),
+    only records starting in [lo, hi) are decided (documents, counts, skips, warnings) here.
     """
     now = (now or dt.datetime.now(UTC)).astimezone(UTC)
     records, warnings = tandemsource.parse(events, tz, clock_changes)
     latest = max((r.time for r in records), default=None)
     until = min(x for x in (latest, now, data_until) if x is not None) if latest else now
-    ctx = _Ctx(str(serial), tz, now, until, {})
+    ctx = _Ctx(str(serial), tz, now, until, {}, owned=owned)
     result = ChunkResult()
-    _sort_warnings(warnings, features, result)
+    _sort_warnings([w for w in warnings if ctx.owns(w.time)], features, result)
+    owned_records = [r for r in records if ctx.owns(r.time)]
     by_type = {}
     for r in records:
         by_type.setdefault(type(r), []).append(r)
@@ -112,23 +125,25 @@ def source_documents(events, features, serial, tz, now=None, *, clock_changes=No
 
     def add(feature, docs):
         for doc in docs:
+            if not ctx.owns(doc.time if isinstance(doc, upload.Partial) else _doc_instant(doc)):
+                continue
             if isinstance(doc, upload.Partial):
                 partials.append(doc)
             else:
                 result.treatments.append((feature, doc))
 
     if "BASAL" in features:
-        result.fetched["BASAL"] = _count(records, FEATURE_CODES["BASAL"] - {3})
+        result.fetched["BASAL"] = _count(owned_records, FEATURE_CODES["BASAL"] - {3})
         add("BASAL", basal_documents(records, ctx))
     if "BOLUS" in features:
         boluses = group_boluses(records)
-        result.fetched["BOLUS"] = len(boluses)
+        result.fetched["BOLUS"] = sum(1 for b in boluses if ctx.owns(bolus_owner(b)))
         add("BOLUS", bolus_documents(boluses, ctx))
     if "PUMP_EVENTS" in features:
         docs = pump_event_documents(records, ctx)
         docs += mode_documents(by_type.get(R.UserModeChange, []), ctx)
         docs += session_documents(by_type.get(R.CgmSession, []), ctx, "PUMP_EVENTS")
-        result.fetched["PUMP_EVENTS"] = _count(records, FEATURE_CODES["PUMP_EVENTS"])
+        result.fetched["PUMP_EVENTS"] = _count(owned_records, FEATURE_CODES["PUMP_EVENTS"])
         add("PUMP_EVENTS", docs)
     if "CGM_ALERTS" in features:
         docs = cgm_alert_documents(by_type.get(R.CgmAlert, []), ctx)
@@ -136,22 +151,19 @@ def source_documents(events, features, serial, tz, now=None, *, clock_changes=No
         if "PUMP_EVENTS" not in features:
             docs += session_documents(by_type.get(R.CgmSession, []), ctx, "CGM_ALERTS")
             codes = FEATURE_CODES["CGM_ALERTS"]
-        result.fetched["CGM_ALERTS"] = _count(records, codes)
+        result.fetched["CGM_ALERTS"] = _count(owned_records, codes)
         add("CGM_ALERTS", docs)
     if "CGM" in features:
-        readings = by_type.get(R.CgmReading, [])
+        readings = [r for r in by_type.get(R.CgmReading, []) if ctx.owns(r.egv_time)]
         result.fetched["CGM"] = len(readings)
-        entries = entry_documents(readings, ctx)
-        if entries:
-            result.extra.append(upload.entries_handler(entries))
+        result.entries = entry_documents(readings, ctx)
     if "PROFILES" in features:
-        # Counted once per run by the handler (the settings are the same for every chunk).
-        result.extra.append(profiles_handler(profile_documents(pump_settings, serial, tz),
-                                             mode=profile_upload_mode, now=now))
+        # Counted once per run by the engine (the settings are the same for every chunk).
+        result.profiles = dataclasses.replace(profile_documents(pump_settings, serial, tz), mode=profile_upload_mode,
+                                              now=now)
     if "IOB" in features:
-        result.iob = newest_iob(records, ctx)
-    if partials:
-        result.extra.append(upload.partials_handler(partials))
+        result.iob = newest_iob([r for r in records if owned is None or r.time < owned[1]], ctx)
+    result.partials = partials
     result.skipped = ctx.skipped
     result.merged = ctx.merged
     return result
@@ -176,6 +188,10 @@ def _sort_warnings(warnings, features, result):
         result.warnings.append(w)
 
 
+def _doc_instant(doc):
+    return timeutil.parse_iso_utc(doc["created_at"])
+
+
 def _pump_event_id(*records):
     return ",".join(str(r.key) for r in records if r is not None)
 
@@ -193,7 +209,7 @@ def basal_documents(records, ctx):
         if not isinstance(r, (R.PumpSuspended, R.PumpResumed)):
             continue
         if _near(row_times, r.time):
-            ctx.merge("BASAL")                          # the 279 row of the same second says it
+            ctx.merge("BASAL", at=r.time)               # the 279 row of the same second says it
         elif isinstance(r, R.PumpSuspended):
             marks.append((r.time, r.seq, 0.0, "Suspended", r))
         else:
@@ -202,17 +218,17 @@ def basal_documents(records, ctx):
     docs = []
     for i, (start, _, rate, reason, rec) in enumerate(marks):
         if rate is None:
-            ctx.merge("BASAL")                          # a resume: it ends the segment before it
+            ctx.merge("BASAL", at=start)                # a resume: it ends the segment before it
             continue
         end = marks[i + 1][0] if i + 1 < len(marks) else ctx.until
         end = min(end, ctx.until)
         if end <= start:
             if i + 1 < len(marks) and marks[i + 1][0] <= start:
                 ctx.skip("BASAL", "basal-instant", "basal event %d seq %s at %s: replaced within the same second"
-                         % (rec.code, rec.key, ctx.local(start)))
+                         % (rec.code, rec.key, ctx.local(start)), at=start)
             else:                               # the newest, at the data's end: a later run has its duration
                 ctx.skip("BASAL", "basal-pending", "basal event %d seq %s at %s: at the end of the data, no "
-                         "duration yet" % (rec.code, rec.key, ctx.local(start)))
+                         "duration yet" % (rec.code, rec.key, ctx.local(start)), at=start)
             continue
         kind = "basal-delivery" if isinstance(rec, R.BasalDelivery) else "basal-suspension"
         docs.append(treatment("Temp Basal", start, ctx.tz, identifier(ctx.serial, kind, rec.key),
@@ -232,12 +248,12 @@ def pump_event_documents(records, ctx):
     for r in records:
         if ctx.future(r.time) and isinstance(r, (R.Alarm, R.PumpSuspended, R.PumpResumed, *FILLS)):
             ctx.skip("PUMP_EVENTS", "future", "event %d seq %s at %s: dated in the future"
-                     % (r.code, r.key, ctx.local(r.time)))
+                     % (r.code, r.key, ctx.local(r.time)), at=r.time)
             continue
         if isinstance(r, R.Alarm):
             if not r.malfunction and r.alarm_id in RESUME_REMINDER_ALARMS:
                 ctx.skip("PUMP_EVENTS", "resume-reminder", "alarm %s at %s: a resume-pump reminder (the suspension is recorded)"
-                         % (r.name, ctx.local(r.time)))
+                         % (r.name, ctx.local(r.time)), at=r.time)
                 continue
             notes = "Malfunction (code %d)" % r.alarm_id if r.malfunction else r.name
             docs.append(treatment("Alarm", r.time, ctx.tz,
@@ -304,7 +320,7 @@ def mode_documents(changes, ctx):
             # (no start in this chunk) the update of the running document an earlier chunk wrote.
             closed_here = any(open_[kind] is not None for kind in stops[ev.action])
             if closed_here:
-                ctx.merge("PUMP_EVENTS")
+                ctx.merge("PUMP_EVENTS", at=ev.time)
             names = "/".join(stops[ev.action])
             missing = Skip("mode-orphan", "%s stopped %s: no running %s in this window or in Nightscout"
                            % (names, ctx.local(ev.time), names))
@@ -318,7 +334,7 @@ def mode_documents(changes, ctx):
                                                group=("stop", ev.key), counted=not closed_here, missing=missing))
         else:
             ctx.skip("PUMP_EVENTS", "mode-other", "user mode change seq %s at %s: action %d (not synced)"
-                     % (ev.key, ctx.local(ev.time), ev.action))
+                     % (ev.key, ctx.local(ev.time), ev.action), at=ev.time)
     for kind, start in open_.items():
         if start is not None:
             doc = _mode_doc(kind, start, None, ctx)
@@ -330,7 +346,8 @@ def mode_documents(changes, ctx):
 
 def _mode_doc(kind, start, stop, ctx):
     if ctx.future(start.time):
-        ctx.skip("PUMP_EVENTS", "future", "%s started %s: dated in the future" % (kind, ctx.local(start.time)))
+        ctx.skip("PUMP_EVENTS", "future", "%s started %s: dated in the future" % (kind, ctx.local(start.time)),
+                 at=start.time)
         return None
     end = min(stop.time, ctx.until) if stop is not None else ctx.until
     reason = _mode_reason(kind, start, stop) + ("" if stop is not None else RUNNING)
@@ -372,7 +389,8 @@ def session_documents(sessions, ctx, feature):
     docs = []
     for s in sessions:
         if ctx.future(s.time):
-            ctx.skip(feature, "future", "CGM session event seq %s at %s: dated in the future" % (s.key, ctx.local(s.time)))
+            ctx.skip(feature, "future", "CGM session event seq %s at %s: dated in the future" % (s.key, ctx.local(s.time)),
+                     at=s.time)
             continue
         event_type, text = SENSOR_EVENTS[s.action]
         docs.append(treatment(event_type, s.time, ctx.tz, identifier(ctx.serial, "cgm-session", s.key),
@@ -387,52 +405,16 @@ def cgm_alert_documents(alerts, ctx):
     for a in alerts:
         if a.family == "Dexcom CGM" and a.alert_id == CGM_OUT_OF_RANGE:
             ctx.skip("CGM_ALERTS", "cgm-out-of-range", "Dexcom out-of-range alert at %s (signal loss, not synced)"
-                     % ctx.local(a.time))
+                     % ctx.local(a.time), at=a.time)
             continue
         if ctx.future(a.time):
-            ctx.skip("CGM_ALERTS", "future", "CGM alert seq %s at %s: dated in the future" % (a.key, ctx.local(a.time)))
+            ctx.skip("CGM_ALERTS", "future", "CGM alert seq %s at %s: dated in the future" % (a.key, ctx.local(a.time)),
+                     at=a.time)
             continue
         text = "%s Alert (%s)" % (a.family, a.name or "code %d" % a.alert_id)
         docs.append(treatment("CGM Alert", a.time, ctx.tz, identifier(ctx.serial, "cgm-alert", a.key),
                               reason=text, notes=text, pump_event_id=a.key))
     return docs
-
-
-# ------------------------------------------------------------------------------------------ CGM
-
-def sgv_value(reading):
-    """The sgv to upload, or None (with the reason) for a reading that must not be shown."""
-    status, value = reading.status, reading.value
-    if status == 1:
-        return 401, None
-    if status == 2:
-        return 39, None
-    if status != 0:
-        return None, "status %d (not a valid reading)" % status
-    if value <= 0:
-        return None, "no value"
-    return max(39, min(401, value)), None
-
-
-def entry_documents(readings, ctx):
-    out, seen = [], set()
-    for r in sorted(readings, key=lambda r: (r.group, r.seq)):
-        value, why = sgv_value(r)
-        when = ctx.local(r.egv_time)
-        if value is None:
-            ctx.skip("CGM", "cgm-hidden", "%s reading seq %s at %s: %s" % (r.sensor, r.key, when, why))
-            continue
-        if ctx.future(r.egv_time):
-            ctx.skip("CGM", "future", "%s reading seq %s at %s: dated in the future" % (r.sensor, r.key, when))
-            continue
-        date = int(round(r.egv_time.timestamp() * 1000))
-        if date in seen:
-            ctx.merge("CGM")                    # the same reading logged twice (backfill)
-            continue
-        seen.add(date)
-        out.append({"type": "sgv", "sgv": int(value), "date": date, "dateString": when, "device": ENTERED_BY,
-                    "identifier": identifier(ctx.serial, "sgv", r.key), "pump_event_id": r.key})
-    return out
 
 
 # ------------------------------------------------------------------------------------------ IOB

@@ -1,18 +1,10 @@
-"""The engine-side steps of the Tandem Source mapping that need to read Nightscout first.
+"""What the Tandem Source mapping cannot decide alone, as data for the engine.
 
-``tandemsource_docs.source_documents`` stays pure; what it cannot decide alone it hands the engine
-as ``ChunkResult.extra`` callables ``(engine, summary)`` built here:
-
-* ``partials_handler``: documents that continue one an earlier chunk synced (a Sleep whose start
-  was in the previous window, the extended part of a bolus requested yesterday) or that must not
-  undo a later chunk's news (a mode or extended bolus still running at this chunk's end). Each
-  ``Partial`` finds its stored document and merges; the result goes through ``engine._apply``
-  like any treatment (identifier upsert, counted per feature).
-* ``entries_handler``: CGM readings as ``entries`` (sgv), after reading what Nightscout already
-  holds for their time range, so neither our readings nor another uploader's are doubled or
-  overwritten.
-
-(The profile step is ``tandemsource_profiles.profiles_handler``.)
+``Partial``: a treatment to merge with the document Nightscout holds (a Sleep whose start an
+earlier sync wrote, the extended part of a bolus requested before the data read, a mode or
+extended bolus still running at the data's end that must not undo later news): a key (``find``)
+and a merge rule (``merge``). ``new_entries``: CGM readings Nightscout does not hold yet. The
+engine runs both (``engine_steps``); nothing here reads or writes Nightscout.
 """
 import bisect
 import dataclasses
@@ -21,7 +13,6 @@ import logging
 from typing import Callable, Optional
 
 from .. import timeutil
-from ..errors import NightscoutError
 
 logger = logging.getLogger(__name__)
 
@@ -79,52 +70,7 @@ def newest_running(event_type, before, marker):
     return find
 
 
-def partials_handler(partials):
-    def run(engine, summary):
-        ns = engine.clients.nightscout
-        lo = min(p.time for p in partials) - LOOKBACK
-        hi = max(p.time for p in partials) + dt.timedelta(seconds=1)
-        stored = ns.treatments(lo, hi)
-        desired, uncounted, groups = [], set(), {}
-        for p in partials:
-            groups.setdefault(id(p) if p.group is None else p.group, []).append(p)
-        for members in groups.values():
-            counted = any(p.counted for p in members)
-            found, wrote = False, False
-            for p in members:
-                match = p.find(stored)
-                found = found or match is not None
-                doc = p.merge(match)
-                if doc is None:
-                    continue
-                doc = {k: v for k, v in doc.items() if k not in _SERVER_FIELDS}
-                if wrote or not counted:
-                    uncounted.add(doc["identifier"])
-                wrote = True
-                desired.append((p.feature, doc))
-            if counted and not wrote:
-                missing = next((p.missing for p in members if p.missing is not None), None)
-                if missing is not None and not found:
-                    summary.skip(members[0].feature, missing)
-                else:
-                    summary.feature(members[0].feature).unchanged += 1     # Nightscout already says it
-        engine._apply(desired, summary, uncounted=uncounted)
-    run.partials = partials                     # for inspection (tests, --pretend listings)
-    return run
-
-
 # ------------------------------------------------------------------------------------- entries
-
-def read_entries(ns, lo_ms, hi_ms):
-    """Every sgv entry (any device) with ``lo_ms <= date <= hi_ms``, in one request."""
-    params = [("find[date][$gte]", str(int(lo_ms))), ("find[date][$lte]", str(int(hi_ms))),
-              ("find[type]", "sgv"), ("count", "1000000")]
-    body = ns._call("GET", "api/v1/entries.json", "reading CGM entries", params=params)
-    if not isinstance(body, list):
-        raise NightscoutError("Nightscout answered reading CGM entries with %s instead of a list."
-                              % type(body).__name__)
-    return [e for e in body if isinstance(e, dict)]
-
 
 def _entry_ms(entry):
     value = entry.get("date")
@@ -149,26 +95,3 @@ def new_entries(entries, existing):
             continue
         out.append(e)
     return out
-
-
-def entries_handler(entries):
-    def run(engine, summary):
-        counts = _counts(summary, "CGM")
-        ns = engine.clients.nightscout
-        existing = read_entries(ns, min(e["date"] for e in entries) - SAME_READING_MS,
-                                max(e["date"] for e in entries) + SAME_READING_MS)
-        fresh = new_entries(entries, existing)
-        counts.unchanged += len(entries) - len(fresh)
-        if not fresh:
-            return
-        if engine.pretend:
-            summary.plan += [("create", "CGM", e) for e in fresh]
-        else:
-            size = getattr(ns, "batch_size", 1000)
-            for i in range(0, len(fresh), size):
-                batch = fresh[i:i + size]
-                ns._call("POST", "api/v1/entries", "uploading %d CGM readings (%s to %s)"
-                         % (len(batch), batch[0]["dateString"], batch[-1]["dateString"]), body=batch)
-        counts.created += len(fresh)
-    run.entries = entries
-    return run

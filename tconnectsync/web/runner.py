@@ -306,7 +306,7 @@ class Runner:
             summary = self.sync(config, dataclasses.replace(clients, source=watch), window,
                                 tuple(record["features"]), pretend=record["pretend"])
             record["counts"] = summary.totals()
-            from ..cli import format_summary
+            from ..sync.report import format_summary
             record["summary"] = scrub(format_summary(summary, config.timezone_name))
             if summary.ok:
                 record["state"] = "ok"

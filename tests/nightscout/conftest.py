@@ -97,6 +97,11 @@ class Backend:
         response.raise_for_status()
         for doc in self.stored_activity():
             self.request("DELETE", "api/v1/activity/" + doc["_id"]).raise_for_status()
+        self.request("DELETE", "api/v1/entries", params={"find[date][$gte]": "0"}).raise_for_status()
+        profiles = self.request("GET", "api/v1/profile.json", params={"count": "1000"})
+        profiles.raise_for_status()
+        for doc in profiles.json() or []:
+            self.request("DELETE", "api/v1/profile/" + doc["_id"]).raise_for_status()
         assert self.stored_treatments() == [] and self.stored_activity() == []
 
     def close(self):

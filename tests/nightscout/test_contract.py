@@ -351,3 +351,43 @@ def test_secret_never_travels_in_a_url(client, nightscout_backend, caplog):
         assert secret not in url and digest not in url
         assert "secret" not in url.lower() and "token" not in url.lower()
     assert secret not in caplog.text and digest not in caplog.text
+
+
+# ------------------------------------------------------------------ entries (CGM) and profiles
+
+def sgv(minutes, value, device=ENTERED_BY):
+    moment = at(minutes)
+    return {"type": "sgv", "sgv": value, "date": int(moment.timestamp() * 1000), "dateString": iso(moment),
+            "device": device}
+
+
+def test_entries_upload_batched_and_read_back_by_date_range(nightscout_backend):
+    client = NightscoutClient(nightscout_backend.url, nightscout_backend.secret, batch_size=2, sleep=lambda s: None)
+    try:
+        assert client.upload_entries([sgv(0, 100), sgv(5, 110), sgv(10, 120), sgv(60, 200, device="xDrip")]) == 4
+        lo, hi = sgv(0, 0)["date"], sgv(10, 0)["date"]
+        inside = client.entries(lo, hi)
+        assert sorted((e["date"], e["sgv"]) for e in inside) == [(lo, 100), (lo + 300000, 110), (hi, 120)]
+        assert [e["sgv"] for e in client.entries(hi + 1, hi + 3600 * 1000)] == [200]      # any device
+        assert client.entries(lo, hi, entry_type="mbg") == []
+    finally:
+        client.http.close()
+
+
+def test_profile_add_read_current_and_update_in_place(client):
+    assert client.current_profile() is None and client.profiles() == []
+    store = {"Day": {"dia": 5, "basal": [{"time": "00:00", "timeAsSeconds": 0, "value": 0.8}], "units": "mg/dl",
+                     "timezone": "UTC"}}
+    doc = {"defaultProfile": "Day", "store": store, "startDate": iso(at(0)), "created_at": iso(at(0)),
+           "units": "mg/dl", "enteredBy": ENTERED_BY}
+    client.upload_profile(doc)
+    current = client.current_profile()
+    assert current["defaultProfile"] == "Day" and current["store"]["Day"]["basal"][0]["value"] == 0.8
+    assert [p["_id"] for p in client.profiles()] == [current["_id"]]
+    changed = dict(current, store={"Day": dict(store["Day"], dia=4)})
+    changed.pop("mills", None)
+    client.update_profile(changed)
+    again = client.current_profile()
+    assert again["_id"] == current["_id"] and again["store"]["Day"]["dia"] == 4 and len(client.profiles()) == 1
+    with pytest.raises(ValueError):
+        client.update_profile(dict(changed, _id="*"))

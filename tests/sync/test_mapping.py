@@ -8,7 +8,7 @@ from tconnectsync.parser.records import (Activity, BasalSegment, Bolus, CsvBasal
                                          SuspensionMark)
 from tconnectsync.sync import basal, bolus, pump_events
 from tconnectsync.sync.documents import identifier
-from tconnectsync.sync.source import ChunkData
+from tconnectsync.sync.tconnect import ChunkData
 
 TZ = timeutil.get_zone("America/New_York")
 SERIAL = "11111111"

@@ -7,7 +7,7 @@ from tconnectsync.parser.records import IobValue
 from tconnectsync.sync.documents import identifier
 from tconnectsync.sync.engine import plan_treatments
 from tconnectsync.sync.tandemsource_docs import source_documents
-from tconnectsync.sync.tandemsource_profiles import profile_store
+from tconnectsync.sync.profiles import profile_store
 
 from tests.parser._source import (NEW_YORK, SERIAL, basal, ev, fixture_bytes, fixture_json,
                                   tandem_seconds, time_changed)
@@ -24,16 +24,15 @@ def docs_of(result, feature=None):
 def partial_docs(result, stored=()):
     """The documents the partials handler would write into a Nightscout holding ``stored``."""
     out = []
-    for handler in result.extra:
-        for p in getattr(handler, "partials", ()):
-            doc = p.merge(p.find(list(stored)))
-            if doc is not None:
-                out.append((p.feature, doc))
+    for p in result.partials:
+        doc = p.merge(p.find(list(stored)))
+        if doc is not None:
+            out.append((p.feature, doc))
     return out
 
 
 def partials_of(result):
-    return [p for handler in result.extra for p in getattr(handler, "partials", ())]
+    return list(result.partials)
 
 
 def by_event(docs, event_type):
@@ -298,8 +297,7 @@ def test_cgm_readings_become_entries_and_invalid_ones_are_skipped():
               reading(8, "2026-08-12T08:30:00", 130, code=256), reading(9, "2026-08-12T08:30:00", 130, code=256)]
     result = run(events, ("CGM",))
     assert result.treatments == [] and result.fetched["CGM"] == 9
-    handler, = result.extra
-    entries = handler.entries
+    entries = result.entries
     got = [(e["sgv"], e["dateString"]) for e in entries]
     assert got == [(120, "2026-08-12T07:59:57-04:00"), (401, "2026-08-12T08:04:57-04:00"),
                    (39, "2026-08-12T08:09:57-04:00"), (39, "2026-08-12T08:14:57-04:00"),
@@ -358,8 +356,8 @@ def test_future_dated_events_are_not_uploaded():
 
 def test_profile_store_from_the_pumper_answer():
     result = run([], ("PROFILES",), pump_settings=fixture_json("bff-pumper-response.json"))
-    handler, = result.extra
-    assert handler.default == "Weekday" and sorted(handler.store) == ["Weekday", "Weekend"]
+    build = result.profiles
+    assert build.default == "Weekday" and sorted(build.store) == ["Weekday", "Weekend"]
     details = fixture_json("bff-pumper-response.json")["pumps"][0]["settings"]["details"]
     store, default, problems = profile_store(details, "America/New_York")
     assert problems == [] and default == "Weekday" and sorted(store) == ["Weekday", "Weekend"]
@@ -373,8 +371,7 @@ def test_profile_store_from_the_pumper_answer():
 
 
 def profile_build(result):
-    (handler,) = result.extra
-    return handler.build
+    return result.profiles
 
 
 def test_profiles_are_skipped_without_settings_or_active_profile():
@@ -485,7 +482,7 @@ def test_fixture_day_compared_with_tconnectsync_3_0_3():
     # CGM entries: same readings, values and instants; dateString with a colon in the offset, plus
     # an identifier (our convention); 3.0.3 sent "-0400".
     theirs_sgv = _expected_bodies("entries")
-    entries = [h for h in result.extra if hasattr(h, "entries")][0].entries
+    entries = result.entries
     assert len(entries) == len(theirs_sgv) == 35
     for old, new in zip(sorted(theirs_sgv, key=lambda e: e["date"]), entries):
         assert {k: new[k] for k in ("type", "sgv", "date", "device", "pump_event_id")} == \

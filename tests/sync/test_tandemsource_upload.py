@@ -1,13 +1,14 @@
-"""The engine-side steps of the Tandem Source mapping (partials, CGM entries, profiles), run through
-the real engine against an in-memory stand-in for the Nightscout client."""
-import copy
+"""The engine's steps beyond plain treatments for Tandem Source (partials, CGM entries, profiles),
+run through the real engine and the real Nightscout client against the fake Nightscout on 127.0.0.1."""
 import datetime as dt
 import types
 
 import pytest
 
-from tconnectsync import nightscout, timeutil
+from tconnectsync import timeutil
 from tconnectsync.errors import ConfigError
+from tconnectsync.nightscout import NightscoutClient
+from tconnectsync.sandbox.nightscout import FakeNightscout
 from tconnectsync.sync.documents import ENTERED_BY, identifier
 from tconnectsync.sync.engine import Clients, Engine
 from tconnectsync.sync.tandemsource_docs import source_documents
@@ -17,60 +18,38 @@ from tests.parser._source import NEW_YORK, SERIAL, basal, ev, fixture_json, tand
 
 UTC = dt.timezone.utc
 NOW = dt.datetime(2026, 8, 15, tzinfo=UTC)
+SECRET = "upload-nightscout-secret"
 
 
-class StubNightscout:
-    """Just enough of NightscoutClient: treatments upserted on identifier, entries, profiles."""
+class Site:
+    """The fake Nightscout and a real client of it (batches of 2, to see batching)."""
 
-    batch_size = 2
+    def __init__(self, fake):
+        self.fake = fake
+        self.client = NightscoutClient(fake.url, SECRET, batch_size=2)
 
-    def __init__(self):
-        self.docs, self.entries, self.profiles, self.calls = [], [], [], []
-        self._n = 0
+    @property
+    def docs(self):
+        return self.fake.treatments()
 
-    def _new_id(self):
-        self._n += 1
-        return "%024x" % self._n
+    @property
+    def entries(self):
+        return self.fake.entries()
 
-    def treatments(self, start, end, entered_by=ENTERED_BY, event_type=None):
-        return [copy.deepcopy(d) for d in self.docs
-                if start <= timeutil.parse_iso_utc(d["created_at"]) < end and d.get("enteredBy") == entered_by]
+    @property
+    def profiles(self):
+        return self.fake.profiles()
 
-    def upload_treatments(self, docs):
-        for doc in docs:
-            stored = nightscout.normalize_for_compare(doc)
-            i = next((i for i, d in enumerate(self.docs) if d.get("identifier") == doc.get("identifier")), None)
-            if i is None:
-                self.docs.append(dict(stored, _id=self._new_id()))
-            else:
-                self.docs[i] = dict(stored, _id=self.docs[i]["_id"])
-        return len(docs)
+    def writes(self):
+        return [(m, path) for m, path in self.fake.request_log if m != "GET"]
 
-    def delete_treatment(self, _id):
-        self.docs = [d for d in self.docs if d["_id"] != _id]
 
-    def _call(self, method, path, what, params=None, body=None):
-        self.calls.append((method, path))
-        params = dict(params or [])
-        if path == "api/v1/entries.json":
-            lo, hi = float(params["find[date][$gte]"]), float(params["find[date][$lte]"])
-            return [copy.deepcopy(e) for e in self.entries if lo <= e["date"] <= hi]
-        if path == "api/v1/entries" and method == "POST":
-            assert len(body) <= self.batch_size
-            self.entries += [dict(e, _id=self._new_id()) for e in body]
-            return body
-        if path == "api/v1/profile/current":
-            return copy.deepcopy(max(self.profiles, key=lambda p: p["startDate"])) if self.profiles else None
-        if path == "api/v1/profile.json":
-            return copy.deepcopy(sorted(self.profiles, key=lambda p: p["startDate"], reverse=True))
-        if path == "api/v1/profile" and method == "POST":
-            self.profiles.append(dict(copy.deepcopy(body), _id=self._new_id()))
-            return [body]
-        if path == "api/v1/profile" and method == "PUT":
-            i = next(i for i, p in enumerate(self.profiles) if p["_id"] == body["_id"])
-            self.profiles[i] = copy.deepcopy(body)
-            return body
-        raise AssertionError("unexpected call %s %s" % (method, path))
+@pytest.fixture
+def ns():
+    with FakeNightscout(api_secret=SECRET, flavor="15.0.7") as fake:
+        site = Site(fake)
+        yield site
+        site.client.http.close()
 
 
 class EventsSource:
@@ -79,14 +58,14 @@ class EventsSource:
     def __init__(self, events, settings=None, now=NOW):
         self.events, self.settings, self.now = events, settings, now
 
-    def chunk(self, start, end, features, want_iob=False):
+    def chunk(self, start, end, features, want_iob=False, window_end=None):
         chosen = [e for e in self.events if start <= dt.date.fromisoformat(e["pumpDateTime"][:10]) <= end]
         return source_documents(chosen, features, SERIAL, NEW_YORK, now=self.now, pump_settings=self.settings)
 
 
 def engine_for(source, ns, features, chunk_days=1, **config):
     cfg = types.SimpleNamespace(tz=NEW_YORK, pump_serial=SERIAL, chunk_days=chunk_days, **config)
-    return Engine(cfg, Clients(source=source, nightscout=ns), features)
+    return Engine(cfg, Clients(source=source, nightscout=ns.client), features)
 
 
 def sync(source, ns, features, start, end, **kw):
@@ -102,21 +81,20 @@ def of_type(ns, event_type):
 
 # ------------------------------------------------------------------------------- the fixture day
 
-def test_fixture_day_twice_through_the_engine():
+def test_fixture_day_twice_through_the_engine(ns):
     source = EventsSource(fixture_json("bff-pump-logs-response.json")["events"],
                           settings=fixture_json("bff-pumper-response.json"))
-    ns = StubNightscout()
     features = ("BASAL", "BOLUS", "PUMP_EVENTS", "PROFILES", "CGM", "CGM_ALERTS")
     first = sync(source, ns, features, D12, D12)
     assert first.warning_count == 0 and first.ok
     created = {f: c.created for f, c in first.counts.items()}
     assert created == {"BASAL": 17, "BOLUS": 3, "PUMP_EVENTS": 12, "PROFILES": 1, "CGM": 35, "CGM_ALERTS": 1}
     assert len(ns.docs) == 17 + 3 + 12 + 1 and len(ns.entries) == 35 and len(ns.profiles) == 1
-    calls = len(ns.calls)
+    writes = len(ns.writes())
     again = sync(source, ns, features, D12, D12)
     assert {f: (c.created, c.updated) for f, c in again.counts.items()} == {f: (0, 0) for f in features}
     assert again.counts["CGM"].unchanged == 35 and again.counts["PROFILES"].unchanged == 1
-    assert [m for m, _ in ns.calls[calls:] if m != "GET"] == []
+    assert ns.writes()[writes:] == []
     assert ns.profiles[0]["defaultProfile"] == "Weekday" and ns.profiles[0]["enteredBy"] == ENTERED_BY
 
 
@@ -130,8 +108,7 @@ def sleep_across_midnight():
             basal(202, "2026-08-13T07:00:00", 900)]
 
 
-def test_a_sleep_across_two_chunks_is_closed_and_stays_closed():
-    ns = StubNightscout()
+def test_a_sleep_across_two_chunks_is_closed_and_stays_closed(ns):
     source = EventsSource(sleep_across_midnight())
     summary = sync(source, ns, ("PUMP_EVENTS",), D12, D13, chunk_days=1)
     (doc,) = of_type(ns, "Sleep")
@@ -143,7 +120,7 @@ def test_a_sleep_across_two_chunks_is_closed_and_stays_closed():
     assert of_type(ns, "Sleep") == [doc] and again.counts["PUMP_EVENTS"].updated == 0
 
 
-def test_an_extended_bolus_across_two_chunks():
+def test_an_extended_bolus_across_two_chunks(ns):
     events = [ev(64, 10, "2026-08-12T23:00:00", bolusId=5, bolusType=1, carbAmount=50, bg=0, carbRatio=10000),
               ev(65, 11, "2026-08-12T23:00:00", bolusId=5, options=1, standardPercent=50, duration=120),
               ev(66, 12, "2026-08-12T23:00:00", bolusId=5, totalBolusSize=4.0),
@@ -152,7 +129,6 @@ def test_an_extended_bolus_across_two_chunks():
               basal(15, "2026-08-12T23:30:00", 800),
               ev(21, 20, "2026-08-13T01:00:05", bolusId=5, completionStatus=3, insulinDelivered=2.0),
               basal(21, "2026-08-13T02:00:00", 800)]
-    ns = StubNightscout()
     source = EventsSource(events)
     sync(source, ns, ("BOLUS",), D12, D13, chunk_days=1)
     (doc,) = of_type(ns, "Combo Bolus")
@@ -172,21 +148,19 @@ def g7(seq, when, value):
     return ev(399, seq, when, glucoseValueStatus=0, currentGlucoseDisplayValue=value, egvTimeStamp=tandem_seconds(egv))
 
 
-def test_entries_skip_readings_nightscout_already_holds_from_any_uploader():
+def test_entries_skip_readings_nightscout_already_holds_from_any_uploader(ns):
     events = [g7(1, "2026-08-12T08:00:00", 100), g7(2, "2026-08-12T08:05:00", 110), g7(3, "2026-08-12T08:10:00", 120),
               g7(4, "2026-08-12T08:15:00", 130)]
-    ns = StubNightscout()
     other = int(timeutil.localize(dt.datetime(2026, 8, 12, 8, 5, 7), NEW_YORK).timestamp() * 1000)
-    ns.entries.append({"type": "sgv", "sgv": 111, "date": other, "device": "xDrip", "_id": "a" * 24})
+    ns.fake.seed("entries", [{"type": "sgv", "sgv": 111, "date": other, "device": "xDrip"}])
     summary = sync(EventsSource(events), ns, ("CGM",), D12, D12)
     assert summary.counts["CGM"].created == 3 and summary.counts["CGM"].unchanged == 1
     assert sorted(e["sgv"] for e in ns.entries) == [100, 111, 120, 130]
-    assert [m for m, p in ns.calls].count("POST") == 2               # batches of batch_size
+    assert ns.writes() == [("POST", "/api/v1/entries")] * 2          # batches of batch_size
     assert sync(EventsSource(events), ns, ("CGM",), D12, D12).counts["CGM"].created == 0
 
 
-def test_entries_with_pretend_are_only_planned():
-    ns = StubNightscout()
+def test_entries_with_pretend_are_only_planned(ns):
     engine = engine_for(EventsSource([g7(1, "2026-08-12T08:00:00", 100)]), ns, ("CGM",))
     engine.pretend = True
     summary = engine.run(D12, D12)
@@ -216,12 +190,11 @@ def profile_sync(ns, pump=None, mode=None, now=NOW):
 
 
 def someone_elses(ns):
-    ns.profiles.append({"_id": "b" * 24, "defaultProfile": "Loop", "startDate": "2026-01-01T00:00:00.000Z",
-                        "enteredBy": "Loop", "store": {"Loop": {"dia": 6, "basal": []}}})
+    ns.fake.seed("profile", [{"_id": "b" * 24, "defaultProfile": "Loop", "startDate": "2026-01-01T00:00:00.000Z",
+                              "enteredBy": "Loop", "store": {"Loop": {"dia": 6, "basal": []}}}])
 
 
-def test_profile_added_once_per_run_and_not_again_when_unchanged():
-    ns = StubNightscout()
+def test_profile_added_once_per_run_and_not_again_when_unchanged(ns):
     summary = profile_sync(ns)                                      # two chunks, one upload
     assert summary.counts["PROFILES"].created == 1 and len(ns.profiles) == 1
     doc = ns.profiles[0]
@@ -233,35 +206,34 @@ def test_profile_added_once_per_run_and_not_again_when_unchanged():
     assert ns.profiles[1]["store"]["Day"]["basal"][0]["value"] == 0.9
 
 
-def test_add_mode_keeps_other_profiles_and_does_not_fight_a_newer_one():
-    ns = StubNightscout()
+def test_add_mode_keeps_other_profiles_and_does_not_fight_a_newer_one(ns):
     someone_elses(ns)
     profile_sync(ns)
     assert ns.profiles[0]["enteredBy"] == "Loop" and ns.profiles[0]["store"] == {"Loop": {"dia": 6, "basal": []}}
     assert sorted(ns.profiles[1]["store"]) == ["Day", "Loop", "Sport"]
     # another uploader posts a newer profile: the pump did not change, so we write nothing
-    ns.profiles.append(dict(ns.profiles[0], _id="c" * 24, startDate="2026-09-01T00:00:00.000Z"))
+    ns.fake.seed("profile", [dict(ns.profiles[0], _id="c" * 24, startDate="2026-09-01T00:00:00.000Z")])
     assert profile_sync(ns).counts["PROFILES"].unchanged == 1 and len(ns.profiles) == 3
 
 
-def test_replace_mode_never_overwrites_a_profile_tconnectsync_did_not_create():
-    ns = StubNightscout()
+def test_replace_mode_never_overwrites_a_profile_tconnectsync_did_not_create(ns):
     someone_elses(ns)
     profile_sync(ns, mode="replace")
     assert len(ns.profiles) == 2 and ns.profiles[0]["enteredBy"] == "Loop"       # added, not replaced
+    ours = ns.profiles[1]["_id"]
     summary = profile_sync(ns, settings(basal_mu=900), mode="replace")
     assert len(ns.profiles) == 2 and summary.counts["PROFILES"].updated == 1     # ours: replaced in place
-    assert ns.profiles[1]["store"]["Day"]["basal"][0]["value"] == 0.9 and ns.profiles[1]["_id"] == "%024x" % 1
+    assert ns.profiles[1]["store"]["Day"]["basal"][0]["value"] == 0.9 and ns.profiles[1]["_id"] == ours
 
 
-def test_overwrite_mode_replaces_whatever_is_current():
-    ns = StubNightscout()
+def test_overwrite_mode_replaces_whatever_is_current(ns):
     someone_elses(ns)
     summary = profile_sync(ns, mode="overwrite")
     assert len(ns.profiles) == 1 and summary.counts["PROFILES"].updated == 1
     assert ns.profiles[0]["_id"] == "b" * 24 and sorted(ns.profiles[0]["store"]) == ["Day", "Loop", "Sport"]
 
 
-def test_unknown_profile_mode_is_a_config_error():
+def test_unknown_profile_mode_is_a_config_error(ns):
     with pytest.raises(ConfigError, match="NIGHTSCOUT_PROFILE_UPLOAD_MODE"):
-        profile_sync(StubNightscout(), mode="sometimes")
+        profile_sync(ns, mode="sometimes")
+    assert ns.profiles == []

@@ -3,7 +3,7 @@ import dataclasses
 import datetime as dt
 import logging
 
-from ..api import NoData
+from ..errors import NoData
 from ..parser import tconnect as parse
 from .. import timeutil
 
@@ -26,6 +26,7 @@ class ChunkData:
     readings: list = dataclasses.field(default_factory=list)
     warnings: list = dataclasses.field(default_factory=list)
     ciq_missing: bool = False          # Control:IQ had no data (404) for this window
+    more_after: bool = False           # the pump logged data after this window (it is complete)
 
     @property
     def data_until(self):
@@ -47,13 +48,17 @@ class ChunkData:
                 bump(t)
         if latest is None:
             return None
+        if self.more_after and self.window_end:
+            return self.window_end
         return min(latest, self.window_end) if self.window_end else latest
 
 
 class LegacySource:
     """Fetches what the enabled features need, and nothing more, for one chunk of days."""
 
-    name = "legacy"
+    name = "tconnect"
+    remote = "t:connect"
+    chunk_days = None             # the config's (TCONNECTSYNC_CHUNK_DAYS: ws2 serves two days at most)
 
     def __init__(self, api, tz, serial):
         self.api = api
@@ -107,10 +112,29 @@ class LegacySource:
         """The cheap marker of new uploads: the newest pump event index Tandem has received."""
         return self.api.android.last_event_uploaded(self.serial)
 
-    def chunk(self, start, end, features, want_iob=False):
-        """Fetch one chunk and map it to the desired Nightscout documents (see ChunkResult)."""
+    def chunk(self, start, end, features, want_iob=False, window_end=None):
+        """Fetch one chunk and map it to the desired Nightscout documents (see ChunkResult).
+
+        Tandem cuts every record at the pump-local midnight, so days are independent but for one
+        thing: a suspension (or CSV rate) still running when the chunk's data ends lasts to
+        midnight if the pump logged anything later, else only to the data's end. When the
+        window goes on after this chunk and such a record exists, the next days (at most two,
+        never past the window) are read to tell, so chunks give what the whole window gives."""
         data = self.fetch(start, end, features, want_iob=want_iob)
+        if window_end is not None and window_end > end and "BASAL" in features and _open_at_data_end(data, self.tz):
+            nxt = end + dt.timedelta(days=1)
+            later = self.fetch(nxt, min(window_end, nxt + dt.timedelta(days=1)), ("BASAL",))
+            data.more_after = later.data_until is not None
         return legacy_documents(data, features, self.serial, self.tz)
+
+
+def _open_at_data_end(data, tz):
+    """True when a basal record of ``data`` lasts until its data ends, before the last midnight."""
+    from . import basal
+    until = data.data_until
+    if until is None or data.window_end is None or until >= data.window_end:
+        return False
+    return any(seg_end == until for _, seg_end, _, _ in basal.build_segments(data, tz, basal.Tally(), quiet=True))
 
 
 def legacy_documents(data, features, serial, tz):

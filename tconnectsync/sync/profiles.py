@@ -5,9 +5,9 @@
 target_high -- not the CGM alert thresholds 3.0.3 put there (docs/tandem-source.md §7.4.12, §8). All-zero
 placeholder segments are dropped; numbers are numbers (3.0.3 sent "5.0", "20").
 
-``profiles_handler`` is the ``ChunkResult.extra`` step that writes it, once per run, through
-the Nightscout client's ``_call`` (it has no profile methods). NIGHTSCOUT_PROFILE_UPLOAD_MODE
-(``engine.config.profile_upload_mode``, or the handler's ``mode``):
+The backend hands the ``ProfileBuild`` to the engine (``ChunkResult.profiles``), which writes it
+once per run (``engine_steps.profiles``). NIGHTSCOUT_PROFILE_UPLOAD_MODE (the build's ``mode``,
+else ``config.profile_upload_mode``):
 
 * ``add`` (default): POST a new profile document (Nightscout keeps the older ones as history;
   nothing is overwritten). The other profiles of the current document are carried over.
@@ -23,10 +23,7 @@ import dataclasses
 import datetime as dt
 import logging
 
-from .. import timeutil
 from ..errors import ConfigError
-from ..parser.records import ParseWarning
-from .documents import ENTERED_BY
 from .skips import Skip
 
 logger = logging.getLogger(__name__)
@@ -50,6 +47,8 @@ class ProfileBuild:
     fetched: int = 0
     skipped: list = dataclasses.field(default_factory=list)      # skips.Skip
     notes: list = dataclasses.field(default_factory=list)
+    mode: str = None               # NIGHTSCOUT_PROFILE_UPLOAD_MODE (None: the config's, else add)
+    now: dt.datetime = None        # the new document's startDate (None: the time it is written)
 
 
 def profile_documents(pump_settings, serial, tz):
@@ -195,70 +194,9 @@ def same_profiles(doc, store, default):
     return True
 
 
-def profile_mode(engine, mode=None):
-    mode = (mode or getattr(engine.config, "profile_upload_mode", None) or DEFAULT_PROFILE_MODE).strip().lower()
+def profile_mode(mode=None):
+    """The NIGHTSCOUT_PROFILE_UPLOAD_MODE in force (default ``add``); a wrong one is a ConfigError."""
+    mode = (mode or DEFAULT_PROFILE_MODE).strip().lower()
     if mode not in PROFILE_MODES:
         raise ConfigError("%s must be add, replace or overwrite, not %r." % (PROFILE_MODE_SETTING, mode))
     return mode
-
-
-def profiles_handler(build, mode=None, now=None):
-    now_at = now
-    store, default = build.store, build.default
-
-    def run(engine, summary):
-        if "PROFILES" in summary.done:
-            return                              # the settings are the same for every chunk
-        summary.done.add("PROFILES")
-        counts = summary.feature("PROFILES")
-        counts.fetched += build.fetched
-        for skip in build.skipped:
-            summary.skip("PROFILES", skip)
-        # Logged and counted with the chunk's warnings (a repaired profile is still uploaded).
-        summary.warnings += [ParseWarning("Tandem Source pump settings", "profiles", note) for note in build.notes]
-        if store is None:
-            return
-        chosen = profile_mode(engine, mode)
-        counts.merged += len(store) - 1         # one document holds every profile
-        ns = engine.clients.nightscout
-        current = ns._call("GET", "api/v1/profile/current", "reading the current profile")
-        if not isinstance(current, dict) or not isinstance(current.get("store"), dict):
-            current = None
-        history = ns._call("GET", "api/v1/profile.json", "reading profile history",
-                           params=[("count", str(PROFILE_HISTORY))])
-        ours = None
-        if isinstance(history, list):
-            ours = next((d for d in history if isinstance(d, dict) and d.get("enteredBy") == ENTERED_BY), None)
-        if current is not None and current.get("enteredBy") == ENTERED_BY:
-            ours = current
-        reference = ours or current
-        if reference is not None and same_profiles(reference, store, default):
-            counts.unchanged += 1
-            return
-        merged = dict(current["store"]) if current else {}
-        merged.update(store)
-        now = timeutil.iso_utc(now_at or dt.datetime.now(UTC))
-        in_place = current is not None and (chosen == "overwrite"
-                                            or (chosen == "replace" and current.get("enteredBy") == ENTERED_BY))
-        if chosen == "replace" and current is not None and not in_place:
-            logger.info("Nightscout's current profile was not created by tconnectsync: adding a new profile "
-                        "document instead of replacing it (%s=overwrite replaces it)", PROFILE_MODE_SETTING)
-        if in_place:
-            doc = {k: v for k, v in current.items() if k not in ("mills",)}
-            doc.update(store=merged, defaultProfile=default, enteredBy=ENTERED_BY)
-            action, method = "update", "PUT"
-        else:
-            doc = {"defaultProfile": default, "store": merged, "startDate": now, "created_at": now,
-                   "units": "mg/dl", "enteredBy": ENTERED_BY}
-            action, method = "create", "POST"
-        if engine.pretend:
-            summary.plan.append((action, "PROFILES", doc))
-        else:
-            ns._call(method, "api/v1/profile", "%s the profile (active: %s)"
-                     % ("replacing" if in_place else "adding", default), body=doc)
-        if in_place:
-            counts.updated += 1
-        else:
-            counts.created += 1
-    run.store, run.default, run.build = store, default, build
-    return run
