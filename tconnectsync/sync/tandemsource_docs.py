@@ -36,7 +36,7 @@ from ..parser import tandemsource
 from ..parser.records import IobValue
 from . import tandemsource_upload as upload
 from .documents import created_at, identifier, minutes, treatment
-from .engine import ChunkResult
+from .backend import ChunkResult
 from .skips import Skip
 from .cgm import entry_documents
 from .tandemsource_bolus import bolus_documents, bolus_owner, group_boluses

@@ -6,6 +6,7 @@ import logging
 from ..errors import NoData
 from ..parser import tconnect as parse
 from .. import timeutil
+from .backend import ChunkResult
 
 logger = logging.getLogger(__name__)
 
@@ -141,7 +142,6 @@ def legacy_documents(data, features, serial, tz):
     """The ChunkResult of one chunk. Per feature, every record read is a document, merged into
     another's (``merged``), skipped with a reason, or (PUMP_EVENTS) a warning."""
     from . import basal, bolus, iob, pump_events
-    from .engine import ChunkResult
     result = ChunkResult(warnings=list(data.warnings))
 
     def account(feature, tally, fetched, docs):
