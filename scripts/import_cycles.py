@@ -38,14 +38,19 @@ def imports(path, name, everywhere):
             else:
                 target = node.module or ""
             if target.startswith(PKG):
-                out.add(target)
-                out.update("%s.%s" % (target, a.name) for a in node.names)
+                # "from pkg import mod" imports the module mod; "from mod import name" the module.
+                out.update((target + "." + a.name) if (target + "." + a.name) in MODULES else target
+                           for a in node.names)
     return out
+
+
+MODULES = {}
 
 
 def main():
     everywhere = "--all" in sys.argv
     files = {module_name(p): p for p in (ROOT / PKG).rglob("*.py")}
+    MODULES.update(files)
     graph = {m: {t for t in imports(p, m, everywhere) if t in files and t != m} for m, p in files.items()}
     index, low, stack, on, groups, counter = {}, {}, [], set(), [], [0]
 

@@ -42,12 +42,12 @@ def _build_tconnect(config, clock, sleep, limiter, attempts, backoff):
 
 
 def _checks_tandemsource(c, config, clients, window):
-    from .check import tandemsource_checks
+    from .check_steps import tandemsource_checks
     tandemsource_checks(c, config, clients, window)
 
 
 def _checks_tconnect(c, config, clients, window):
-    from .check import tconnect_checks
+    from .check_steps import tconnect_checks
     tconnect_checks(c, config, clients, window)
 
 

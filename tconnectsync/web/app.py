@@ -10,13 +10,12 @@ import hmac
 import io
 import logging
 import os
-import platform
 import threading
 import time
 
 from flask import Flask, jsonify, render_template, request
 
-from .. import __version__, logs, status
+from .. import logs, status
 from ..config import load_config
 from ..errors import ConfigError, TconnectsyncError
 from . import health as health_module
@@ -379,12 +378,3 @@ def _routes(app, state):
         return render_template("index.html", **page_context(state, authorized))
 
     return app
-
-
-def versions():
-    try:
-        from importlib.metadata import version
-        flask_version = version("flask")
-    except Exception:  # noqa: BLE001
-        flask_version = "?"
-    return {"tconnectsync": __version__, "python": platform.python_version(), "flask": flask_version}

@@ -5,8 +5,9 @@ The runs' log lines (which can name pump records) are shown only to a visitor wh
 app's secret; everything else is for anyone who has the address.
 """
 import datetime as dt
+import platform
 
-from .. import timeutil
+from .. import __version__, timeutil
 from ..config import default_features, load_config, read_settings
 from ..errors import ConfigError
 from .runner import now_utc, parse_iso
@@ -45,7 +46,6 @@ def _zone(state, config):
 
 
 def page_context(state, authorized=False, now=None):
-    from .app import versions
     now = now or now_utc()
     web = state.web
     try:
@@ -104,3 +104,12 @@ def page_context(state, authorized=False, now=None):
         "runs": runs,
         "now": local(now),
     }
+
+
+def versions():
+    try:
+        from importlib.metadata import version
+        flask_version = version("flask")
+    except Exception:  # noqa: BLE001
+        flask_version = "?"
+    return {"tconnectsync": __version__, "python": platform.python_version(), "flask": flask_version}
