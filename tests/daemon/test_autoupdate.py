@@ -1,3 +1,4 @@
+import pytest
 """Hundreds of --auto-update cycles in seconds, with the clock and the faults in our hands."""
 import datetime as dt
 
@@ -10,6 +11,7 @@ def count(log, host=None, contains=""):
     return len([1 for h, m, p in log if (host is None or h == host) and contains in p])
 
 
+@pytest.mark.slow
 def test_rolling_window_over_midnight_and_the_fall_back_change(make_loop):
     loop = make_loop(D(2021, 11, 6, 21, 0), interval_s=900)
     loop.run(50)                           # 12.5 hours: past midnight and past 02:00 EDT -> 01:00 EST
@@ -22,6 +24,7 @@ def test_rolling_window_over_midnight_and_the_fall_back_change(make_loop):
     assert last_sync_days
 
 
+@pytest.mark.slow
 def test_spring_forward_and_many_days_of_uptime(make_loop):
     loop = make_loop(D(2021, 3, 13, 12, 0), days_after=4, interval_s=3600)
     loop.run(4 * 24)                       # four days at hourly polls
@@ -65,6 +68,7 @@ def test_marker_moves_before_the_data_bounded_retries(make_loop):
     assert view(loop.ns.treatments()) == loop.fresh_view(dt.date(2022, 5, 9), dt.date(2022, 5, 10))
 
 
+@pytest.mark.slow
 def test_tokens_are_renewed_once_per_lifetime(make_loop):
     loop = make_loop(D(2022, 5, 10, 0, 0), token_lifetime_s=3600, days_after=1)
     loop.run(120)                          # 10 hours

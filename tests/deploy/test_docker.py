@@ -153,6 +153,7 @@ def python_for(version):
     return None
 
 
+@pytest.mark.slow
 def test_dockerfile_steps_install_and_the_healthcheck_works(tmp_path):
     steps = dockerfile()
     version = first(steps, "FROM").split(":")[1].split("-")[0]

@@ -138,6 +138,7 @@ def test_quiet_prints_nothing_when_all_went_well(source_env):  # noqa: F811
     assert env.ns.treatments(), "the quiet run synced nothing"
 
 
+@pytest.mark.slow
 def test_quiet_prints_the_summary_when_a_day_failed(source_env):  # noqa: F811
     env = source_env(START, START + dt.timedelta(days=1))
     broken = str(START + dt.timedelta(days=1))
@@ -153,6 +154,7 @@ def test_quiet_prints_the_summary_when_a_day_failed(source_env):  # noqa: F811
     assert SOURCE_PASSWORD not in result.output and SOURCE_SECRET not in result.output
 
 
+@pytest.mark.slow
 def test_json_reports_failures_with_dates_and_nothing_else_on_stdout(source_env):  # noqa: F811
     env = source_env(START, START + dt.timedelta(days=1))
     broken = str(START + dt.timedelta(days=1))
@@ -170,6 +172,7 @@ def test_json_reports_failures_with_dates_and_nothing_else_on_stdout(source_env)
     assert report["features"]["BOLUS"]["created"] > 0   # the first day synced
 
 
+@pytest.mark.slow
 def test_nothing_synced_says_so_first(source_env):  # noqa: F811
     env = source_env(START, START + dt.timedelta(days=2))
     env.tandem.fail_when(lambda host, method, path, query: 503 if "pump-logs" in path else None)

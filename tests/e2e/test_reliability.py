@@ -11,6 +11,7 @@ from .test_sync import assert_basal_matches_truth, assert_boluses_match_truth, s
 START, END = dt.date(2021, 10, 20), dt.date(2021, 10, 21)
 
 
+@pytest.mark.slow
 def test_transient_failures_everywhere_are_retried(make_env):
     env = make_env(START, END)
     env.tandem.fail_next("services", 2, status=500)
@@ -82,6 +83,7 @@ def test_nightscout_down_fails_with_the_dates_to_rerun(make_env):
     assert "Nightscout" in result.stdout and "Traceback" not in result.output
 
 
+@pytest.mark.slow
 def test_slow_tandem_times_out_and_is_reported(make_env):
     env = make_env(START, START)
     env.tandem.latency = 3

@@ -156,6 +156,7 @@ def test_extended_bolus_completes_in_place(make_env):
     assert "in progress" not in done["notes"] and done["enteredinsulin"] == pytest.approx(b.total_requested)
 
 
+@pytest.mark.slow
 def test_backfill_with_a_failing_day_reports_it_and_goes_on(make_env):
     start, end = dt.date(2021, 6, 1), dt.date(2021, 6, 8)
     env = make_env(start, end)

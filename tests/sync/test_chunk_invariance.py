@@ -111,6 +111,7 @@ PROPERTY = settings(max_examples=12, deadline=None, suppress_health_check=[Healt
                                                                            HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("api", ["source", "legacy"])
 @PROPERTY
 @given(seed=st.sampled_from(SEEDS), window=windows, chunk_days=st.integers(1, 3))
@@ -133,6 +134,7 @@ def test_chunks_change_nothing(world, api, seed, window, chunk_days):
 @PROPERTY
 @given(seed=st.sampled_from(SEEDS), first_day=st.integers(1, 8), span=st.integers(0, 2),
        hour=st.integers(0, 23), later_h=st.integers(1, 30), chunk_days=st.integers(1, 3))
+@pytest.mark.slow
 def test_an_overlapping_later_sync_corrects_what_was_provisional(world, api, seed, first_day, span, hour, later_h,
                                                                  chunk_days):
     """A sync while the pump is mid-day (records still running at the data's end), then a later
