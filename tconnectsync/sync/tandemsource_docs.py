@@ -31,7 +31,7 @@ import logging
 import re
 
 from .. import timeutil
-from ..parser import source_records as R
+from ..parser.tandemsource import records as R
 from ..parser import tandemsource
 from ..parser.records import IobValue
 from . import tandemsource_upload as upload
