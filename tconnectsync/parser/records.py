@@ -120,4 +120,3 @@ class CsvExport:
     readings: list
     iob: list
     basal: list
-    boluses: list

@@ -1,40 +1,23 @@
-"""ws2 ``therapytimeline2csv`` export -> readings, IOB, basal rates and boluses.
+"""ws2 ``therapytimeline2csv`` export -> readings, IOB values and basal rates.
 
-The CSV bolus section alone cannot order two boluses in the repeated hour (01:12 EDT and 01:47 EST
-read the same as 01:12 and 01:47 EDT), so ``_csv_request_instants`` also uses what else the file
-says: a completion time outside the repeated hour, or the IOB row the pump writes seconds after
-a delivery (the IOB section is in event order, so its rows are unambiguous).
+The export's bolus section is recognised and not read: boluses come from the therapy-events JSON
+(``events``), which orders them unambiguously even in the repeated hour of a fall-back night.
 """
-import bisect
 import csv
 import re
 
 from ... import timeutil
 from ...errors import TandemFormatError
 from ..records import CsvBasalRate, CsvExport, IobValue, ParseWarning, Reading
-from .common import (CSV, _Bad, _bolus, _bolus_values, _candidates, _excerpt, _integer, _naive, _number,
-                     _request_id, _text)
-
-IOB_MARK_S = 5                           # the pump writes an IOB row ~2 s after a delivery
-COMPLETION_WITHIN_S = 3600               # a standard bolus completes well within an hour
+from .common import CSV, _Bad, _excerpt, _integer, _naive, _number
 
 # Column orders documented in docs/tconnect.md §5.1, used only when a block's header row is unrecognised.
 READING_COLUMNS = ["DeviceType", "SerialNumber", "Description", "EventDateTime",
                    "Readings (CGM / BGM)"]
 IOB_COLUMNS = ["Type", "EventID", "EventDateTime", "IOB"]
 BASAL_COLUMNS = ["Type", "EventDateTime", "BasalRate"]
-BOLUS_COLUMNS = [
-    "Type", "Description", "BG", "IOB", "BolusRequestID", "BolusCompletionID",
-    "CompletionDateTime", "InsulinDelivered", "FoodDelivered", "CorrectionDelivered",
-    "CompletionStatusID", "CompletionStatusDesc", "BolusIsComplete", "BolexCompletionID",
-    "BolexSize", "BolexStartDateTime", "BolexCompletionDateTime", "BolexInsulinDelivered",
-    "BolexIOB", "BolexCompletionStatusID", "BolexCompletionStatusDesc", "ExtendedBolusIsComplete",
-    "EventDateTime", "RequestDateTime", "BolusType", "BolusRequestOptions", "StandardPercent",
-    "Duration", "CarbSize", "UserOverride", "TargetBG", "CorrectionFactor", "FoodBolusSize",
-    "CorrectionBolusSize", "ActualTotalBolusRequested", "IsQuickBolus",
-    "EventHistoryReportEventDesc", "EventHistoryReportDetails", "NoteID", "IndexID", "Note"]
-DEFAULT_COLUMNS = {"readings": READING_COLUMNS, "IOB": IOB_COLUMNS, "basal": BASAL_COLUMNS,
-                   "bolus": BOLUS_COLUMNS}
+DEFAULT_COLUMNS = {"readings": READING_COLUMNS, "IOB": IOB_COLUMNS, "basal": BASAL_COLUMNS}
+UNREAD_SECTIONS = ("bolus",)             # known, not read (boluses: therapy-events JSON)
 
 
 def _section_of_header(names):
@@ -149,67 +132,6 @@ def _basal(row):
     return lambda t: CsvBasalRate(time=t, rate=rate)
 
 
-def _csv_bolus_fields(row):
-    return {
-        "request_id": _request_id(row.get("BolusRequestID")),
-        "request": _naive(row.get("RequestDateTime"), "RequestDateTime", required=False)
-        or _naive(row.get("EventDateTime"), "EventDateTime"),
-        "description": _text(row.get("Description"), "Description"),
-        "options": _text(row.get("BolusRequestOptions"), "BolusRequestOptions"),
-        "total_requested": row.get("ActualTotalBolusRequested"),
-        "carbs": row.get("CarbSize"), "bg": row.get("BG"), "user_override": row.get("UserOverride"),
-        "completion": _naive(row.get("CompletionDateTime"), "CompletionDateTime", required=False),
-        "delivered": row.get("InsulinDelivered"),
-        "status": _text(row.get("CompletionStatusDesc"), "CompletionStatusDesc", required=False),
-        "complete": row.get("BolusIsComplete"),
-        "ext_size": row.get("BolexSize"),
-        "ext_start": _naive(row.get("BolexStartDateTime"), "BolexStartDateTime", required=False),
-        "ext_end": _naive(row.get("BolexCompletionDateTime"), "BolexCompletionDateTime",
-                          required=False),
-        "ext_delivered": row.get("BolexInsulinDelivered"),
-        "ext_status": _text(row.get("BolexCompletionStatusDesc"), "BolexCompletionStatusDesc",
-                            required=False),
-        "ext_complete": row.get("ExtendedBolusIsComplete"),
-        "duration": row.get("Duration"), "standard_percent": row.get("StandardPercent"),
-    }
-
-
-def _csv_request_instants(items, iob_times, tz):
-    """Request instants for bolus ``fields`` sorted by request id (see the module doc)."""
-    baseline = timeutil.localize_sequence([f["request"] for f in items], tz)
-    out, previous = [], None
-    for fields, base in zip(items, baseline):
-        options = _candidates(fields["request"], tz)
-        chosen = base
-        if len(options) > 1:
-            done = _completion_evidence(fields["completion"], iob_times, tz)
-            fits = [r for r in options
-                    if done is not None and 0 <= (done - r).total_seconds() < COMPLETION_WITHIN_S]
-            if len(fits) == 1:
-                chosen = fits[0]
-            elif previous is not None and base < previous:
-                chosen = next((r for r in options if r >= previous), base)
-        out.append(chosen)
-        previous = chosen
-    return out
-
-
-def _completion_evidence(naive, iob_times, tz):
-    """The completion instant when the file pins it down: a time outside any repeated hour, or
-    the one reading of a repeated time followed within seconds by an IOB row; else None."""
-    if naive is None:
-        return None
-    options = _candidates(naive, tz)
-    if len(options) == 1:
-        return options[0]
-    marked = []
-    for option in options:
-        i = bisect.bisect_left(iob_times, option)
-        if i < len(iob_times) and (iob_times[i] - option).total_seconds() <= IOB_MARK_S:
-            marked.append(option)
-    return marked[0] if len(marked) == 1 else None
-
-
 def _is_report_header(first):
     return bool(first) and (first[0].startswith("Tandem Diabetes Care")
                             or "Therapy Timeline" in first[0])
@@ -220,7 +142,7 @@ def _looks_like_export(blocks):
 
 
 def parse_therapytimeline_csv(text, tz):
-    """ws2 ``therapytimeline2csv`` text -> (CsvExport, warnings). Boluses in request-id order."""
+    """ws2 ``therapytimeline2csv`` text -> (CsvExport, warnings)."""
     if isinstance(text, bytes):
         text = text.decode("utf-8", errors="replace")
     if not isinstance(text, str):
@@ -232,7 +154,7 @@ def parse_therapytimeline_csv(text, tz):
                                 "starts %r); Tandem may have changed this API or sent an error "
                                 "page." % (CSV, text.strip()[:40]))
     warnings = []
-    sections = {"readings": [], "IOB": [], "basal": [], "bolus": []}
+    sections = {"readings": [], "IOB": [], "basal": []}
     for block in blocks:
         first = block[0][1]
         if _is_report_header(first):
@@ -243,22 +165,12 @@ def parse_therapytimeline_csv(text, tz):
             warnings.append(ParseWarning(CSV, "block at line %d %s" % (block[0][0], _excerpt(
                 ",".join(first))), "unrecognised section"))
             continue
+        if kind in UNREAD_SECTIONS:
+            continue
         sections[kind] += _csv_rows(kind, block, warnings)
 
     readings = _timed_rows("readings", sections["readings"], _reading, tz, warnings)
     iob = _timed_rows("IOB", sections["IOB"], _iob, tz, warnings)
     basal = _timed_rows("basal", sections["basal"], _basal, tz, warnings)
 
-    source = "%s (bolus section)" % CSV
-    items = []
-    for number, row in sections["bolus"]:
-        try:
-            fields = _csv_bolus_fields(row)
-            items.append((fields, _bolus_values(fields)))
-        except _Bad as err:
-            warnings.append(ParseWarning(source, _row_name(
-                number, row, "BolusRequestID", "RequestDateTime"), str(err)))
-    items.sort(key=lambda item: int(item[0]["request_id"]))
-    requests = _csv_request_instants([f for f, _ in items], sorted(v.time for v in iob), tz)
-    boluses = [_bolus(f, v, r, tz) for (f, v), r in zip(items, requests)]
-    return CsvExport(readings=readings, iob=iob, basal=basal, boluses=boluses), warnings
+    return CsvExport(readings=readings, iob=iob, basal=basal), warnings
