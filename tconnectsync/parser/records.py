@@ -1,6 +1,6 @@
 """Typed records parsed from Tandem's wire formats. Every time is an aware UTC datetime.
 
-Parsers (``parser/tconnect.py``) turn wire data into these; the sync features turn them into
+Parsers (``parser/tconnect``, ``parser/tandemsource``) turn wire data into these; the sync features turn them into
 Nightscout documents. A record that cannot be read faithfully is never produced: the parser
 emits a ``ParseWarning`` naming it instead.
 """
@@ -120,4 +120,3 @@ class CsvExport:
     readings: list
     iob: list
     basal: list
-    boluses: list

@@ -15,7 +15,7 @@ so no chunk undoes what another one learnt. The identifier is the BolusID, as in
 """
 import dataclasses
 
-from ..parser import source_records as R
+from ..parser.tandemsource import records as R
 from . import tandemsource_upload as upload
 from .documents import identifier, minutes, treatment
 from .skips import Skip

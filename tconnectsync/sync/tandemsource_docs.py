@@ -3,9 +3,9 @@
 ``source_documents(events, features, serial, tz, now=None)`` is what the Tandem Source backend
 hands the engine: the desired treatments (each with a deterministic ``identifier`` from the pump
 serial and the event's sequence number, or BolusID for boluses as in ``sync/bolus.py``), the
-newest IOB, and callables for what is not a plain treatment upsert (CGM entries, profiles, and
-documents that continue one synced by an earlier chunk). It is pure; the callables do the I/O
-when the engine runs them (``sync/tandemsource_upload.py``).
+newest IOB, and as data what is not a plain treatment upsert (CGM entries, profiles, and
+records to merge with what Nightscout holds, ``sync/tandemsource_upload.py``). It is pure; the
+engine (``sync/engine_steps.py``) reads Nightscout and writes.
 
 Conventions are those of the legacy mappers (``sync/basal.py``, ``bolus.py``, ``pump_events.py``):
 
@@ -31,7 +31,7 @@ import logging
 import re
 
 from .. import timeutil
-from ..parser import source_records as R
+from ..parser.tandemsource import records as R
 from ..parser import tandemsource
 from ..parser.records import IobValue
 from . import tandemsource_upload as upload

@@ -4,7 +4,7 @@ import json
 import struct
 
 from tconnectsync import timeutil
-from tconnectsync.parser.source_events import TANDEM_EPOCH, catalog
+from tconnectsync.parser.tandemsource.events import TANDEM_EPOCH, catalog
 from tests import data
 
 FIXTURES = data.TANDEMSOURCE

@@ -7,9 +7,9 @@ import json
 
 import pytest
 
-from tconnectsync.parser import source_records as R
+from tconnectsync.parser.tandemsource import records as R
 from tconnectsync.parser import tandemsource as ts
-from tconnectsync.parser.source_events import catalog, decode_binary, decode_json, shortest_float32
+from tconnectsync.parser.tandemsource.events import catalog, decode_binary, decode_json, shortest_float32
 
 from ._source import NEW_YORK, basal, ev, fixture_bytes, fixture_json, record, tandem_seconds
 

@@ -4,7 +4,7 @@ the clockChanges list, and clock-change payloads that cannot be read."""
 import datetime as dt
 
 from tconnectsync.parser import tandemsource as ts
-from tconnectsync.parser import source_records as R
+from tconnectsync.parser.tandemsource import records as R
 
 from ._source import NEW_YORK, basal, ev, record, tandem_seconds, time_changed, z
 

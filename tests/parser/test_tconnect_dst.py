@@ -7,8 +7,7 @@ import pytest
 from tconnectsync import timeutil
 from tconnectsync.parser import tconnect as parse
 
-from ._data import (BERLIN, BOLUS_HEADER, IOB_HEADER, NEW_YORK, READINGS_HEADER, bolus_row,
-                    export, iob_row, reading_row, step, z)
+from ._data import BERLIN, NEW_YORK, READINGS_HEADER, export, reading_row, step, z
 
 
 def csv(tz, *sections):
@@ -28,9 +27,19 @@ def ciq_segments(tz, *xs):
     return [z(s.start) for s in result.segments]
 
 
-def auto_bolus(request_id, time, completion, **kw):
-    return bolus_row(request_id, time, completion, BG="", Description="Automatic Bolus/Correction",
-                     BolusRequestOptions="Automatic Bolus/Correction", **kw)
+def json_bolus(request, completion, **extra):
+    """A therapy-events bolus requested and completed at these wall times."""
+    event = {"type": "Bolus", "description": "Standard", "bolusRequestOptions": "Standard",
+             "eventDateTime": request, "requestDateTime": request,
+             "actualTotalBolusRequested": 1, "carbSize": 8, "userOverride": 0,
+             "duration": 0, "standardPercent": 100,
+             "standard": {"insulinDelivered": {"completionDateTime": completion, "value": 1},
+                          "completionStatusDesc": "Completed", "bolusIsComplete": 1,
+                          "bolusRequestId": 9001}}
+    event.update(extra)
+    boluses, _, warnings = parse.parse_therapy_events({"event": [event]}, NEW_YORK)
+    assert warnings == []
+    return boluses[0]
 
 
 def repeated_hour(day, hour):
@@ -63,54 +72,20 @@ def test_csv_readings_in_the_repeated_hour():
     assert z(instants[2]) == "2021-11-07T05:02:33Z" and z(instants[14]) == "2021-11-07T06:02:33Z"
 
 
-def test_csv_boluses_out_of_wall_order_by_request_id():
-    """Request ids order the boluses: 01:50 then 01:10 means the 01:10 is the EST one."""
-    result = csv(NEW_YORK, [BOLUS_HEADER, auto_bolus("7431", "2021-11-07T01:10:00",
-                                                     "2021-11-07T01:11:00"),
-                            auto_bolus("7430", "2021-11-07T01:50:00", "2021-11-07T01:51:00")])
-    assert [(b.request_id, z(b.request_time), z(b.completion_time)) for b in result.boluses] == [
-        ("7430", "2021-11-07T05:50:00Z", "2021-11-07T05:51:00Z"),
-        ("7431", "2021-11-07T06:10:00Z", "2021-11-07T06:11:00Z")]
-
-
-def test_csv_bolus_without_evidence_is_the_first_hour():
-    [bolus] = csv(NEW_YORK, [BOLUS_HEADER, auto_bolus("7431", "2021-11-07T01:47:10",
-                                                      "2021-11-07T01:48:06")]).boluses
-    assert z(bolus.request_time) == "2021-11-07T05:47:10Z"
-
-
-def test_csv_bolus_placed_by_the_iob_row_after_its_delivery():
-    iob_times = step("2021-11-07T01:00:19", 5, 12) * 2
-    iob_rows = [iob_row(t, "0.50") for t in iob_times]
-    iob_rows.insert(22, iob_row("2021-11-07T01:48:08", "1.06", event_id="9"))   # second pass
-    result = csv(NEW_YORK, [IOB_HEADER] + iob_rows,
-                 [BOLUS_HEADER, auto_bolus("7431", "2021-11-07T01:47:10", "2021-11-07T01:48:06")])
-    [bolus] = result.boluses
-    assert (z(bolus.request_time), z(bolus.completion_time)) == ("2021-11-07T06:47:10Z",
-                                                                 "2021-11-07T06:48:06Z")
-
-
-def test_csv_bolus_placed_by_a_completion_after_the_repeated_hour():
-    [bolus] = csv(NEW_YORK, [BOLUS_HEADER, bolus_row("7440", "2021-11-07T01:59:50",
-                                                     "2021-11-07T02:00:40")]).boluses
-    assert (z(bolus.request_time), z(bolus.completion_time)) == ("2021-11-07T06:59:50Z",
-                                                                 "2021-11-07T07:00:40Z")
-
-
 def test_completion_is_never_before_its_request():
     """Requested 01:58 EDT, completed 01:01 on the wall clock: that is 01:01 EST."""
-    [bolus] = csv(NEW_YORK, [BOLUS_HEADER, bolus_row("7441", "2021-11-07T01:58:00",
-                                                     "2021-11-07T01:01:00")]).boluses
+    bolus = json_bolus("2021-11-07T01:58:00", "2021-11-07T01:01:00")
     assert (z(bolus.request_time), z(bolus.completion_time)) == ("2021-11-07T05:58:00Z",
                                                                  "2021-11-07T06:01:00Z")
 
 
 def test_extended_part_after_the_standard_part():
-    [bolus] = csv(NEW_YORK, [BOLUS_HEADER, bolus_row(
-        "7442", "2021-11-07T01:40:00", "2021-11-07T01:41:00", Description="Extended 50.00%/0.00",
-        BolexSize="1.00", BolexStartDateTime="2021-11-07T01:41:00",
-        BolexCompletionDateTime="2021-11-07T01:11:00", BolexInsulinDelivered="1.00",
-        BolexCompletionStatusDesc="Completed", ExtendedBolusIsComplete="1", Duration="30")]).boluses
+    bolus = json_bolus("2021-11-07T01:40:00", "2021-11-07T01:41:00",
+                       description="Extended 50.00%/0.00", duration=30, bolex={
+                           "size": 1, "bolexStartDateTime": "2021-11-07T01:41:00",
+                           "insulinDelivered": {"completionDateTime": "2021-11-07T01:11:00",
+                                                "value": 1},
+                           "completionStatusDesc": "Completed", "extendedBolusIsComplete": 1})
     assert [z(t) for t in (bolus.request_time, bolus.completion_time, bolus.extended_start,
                            bolus.extended_end)] == [
         "2021-11-07T05:40:00Z", "2021-11-07T05:41:00Z", "2021-11-07T05:41:00Z",
@@ -137,15 +112,14 @@ def test_therapy_events_use_the_whole_event_order():
 
 # --- US spring-forward (2021-03-14, America/New_York) --------------------------------------------
 
-def test_spring_forward_csv():
+def test_spring_forward_csv_readings_and_json_bolus():
     times = ["2021-03-14T01:52:33", "2021-03-14T01:57:33", "2021-03-14T03:02:33",
              "2021-03-14T03:07:33"]
-    result = csv(NEW_YORK, [READINGS_HEADER] + [reading_row(t, 120) for t in times],
-                 [BOLUS_HEADER, bolus_row("8001", "2021-03-14T01:59:10", "2021-03-14T03:00:20")])
+    result = csv(NEW_YORK, [READINGS_HEADER] + [reading_row(t, 120) for t in times])
     assert [z(r.time) for r in result.readings] == [
         "2021-03-14T06:52:33Z", "2021-03-14T06:57:33Z", "2021-03-14T07:02:33Z",
         "2021-03-14T07:07:33Z"]
-    [bolus] = result.boluses
+    bolus = json_bolus("2021-03-14T01:59:10", "2021-03-14T03:00:20")
     assert (z(bolus.request_time), z(bolus.completion_time)) == ("2021-03-14T06:59:10Z",
                                                                  "2021-03-14T07:00:20Z")
 
@@ -174,17 +148,6 @@ def test_berlin_csv_readings_in_its_repeated_hour():
     assert [z(instants[i]) for i in (0, 2, 14, 26)] == [
         "2021-10-30T23:52:33Z", "2021-10-31T00:02:33Z", "2021-10-31T01:02:33Z",
         "2021-10-31T02:02:33Z"]
-
-
-def test_berlin_csv_bolus_in_the_second_hour():
-    iob_rows = [iob_row(t, "0.50") for t in step("2021-10-31T02:00:19", 5, 12) * 2]
-    iob_rows.insert(16, iob_row("2021-10-31T02:20:42", "1.20", event_id="9"))  # second pass
-    result = csv(BERLIN, [IOB_HEADER] + iob_rows,
-                 [BOLUS_HEADER, bolus_row("8100", "2021-10-31T02:19:00", "2021-10-31T02:20:40"),
-                  bolus_row("8101", "2021-10-31T02:40:00", "2021-10-31T02:41:00")])
-    assert [(z(b.request_time), z(b.completion_time)) for b in result.boluses] == [
-        ("2021-10-31T01:19:00Z", "2021-10-31T01:20:40Z"),
-        ("2021-10-31T01:40:00Z", "2021-10-31T01:41:00Z")]     # later request id: not earlier
 
 
 def test_berlin_ciq_and_its_limit():

@@ -6,7 +6,7 @@ the 26-byte big-endian records of the retired endpoints (docs/tandem-source.md �
 and hold *raw* values: enums as integer codes, bitmasks as integers, ratio fields unscaled, float32
 values as the shortest decimal that survives a float32 round trip (so both forms agree exactly).
 
-The catalog is ``data/tandem-source-events.json`` (a copy of upstream's ``events.json``, docs/tandem-source.md §6.2)
+The catalog is ``parser/data/tandem-source-events.json`` (a copy of upstream's ``events.json``, docs/tandem-source.md §6.2)
 plus the four custom definitions of docs/tandem-source.md §6.2 (48, 81, 36, 37). An event whose code is not in the
 catalog, or that cannot be read, is reported as a ``ParseWarning`` and left out; one bad event
 never stops the others.
@@ -21,12 +21,14 @@ import math
 import re
 import struct
 
-from .records import ParseWarning
+from ..records import ParseWarning
 
 JSON_SOURCE = "Tandem Source pump-logs"
 BINARY_SOURCE = "Tandem binary pump events"
 RECORD_LENGTH = 26
 TANDEM_EPOCH = dt.datetime(2008, 1, 1)
+# The catalog file sits in tconnectsync/parser/data/ (setup.py package_data), one level up.
+_DATA_PACKAGE = __package__.rpartition(".")[0]
 
 _FORMATS = {"uint8": ">B", "int8": ">b", "uint16": ">H", "int16": ">h", "uint32": ">I", "int32": ">i",
             "float32": ">f"}
@@ -97,7 +99,7 @@ def normalize_key(name):
 @functools.lru_cache(maxsize=1)
 def catalog():
     """{code: EventDef} from the packaged definition file plus the custom definitions."""
-    text = importlib.resources.files(__package__).joinpath("data/tandem-source-events.json").read_text("utf-8")
+    text = importlib.resources.files(_DATA_PACKAGE).joinpath("data/tandem-source-events.json").read_text("utf-8")
     out = {}
     for code, spec in json.loads(text)["events"].items():
         fields = []

@@ -25,9 +25,9 @@ import datetime as dt
 
 import pytz
 
-from .. import timeutil
-from .records import ParseWarning
-from .source_events import TANDEM_EPOCH, event_name
+from ... import timeutil
+from ..records import ParseWarning
+from .events import TANDEM_EPOCH, event_name
 
 UTC = dt.timezone.utc
 CLOCK_CODES = (13, 14)

@@ -1,4 +1,4 @@
-"""Tandem Source pump-log events (JSON or binary) -> typed records (``source_records``).
+"""Tandem Source pump-log events (JSON or binary) -> typed records (``tandemsource.records``).
 
 Pure functions: data in, ``(records, warnings)`` out, records sorted by (sequenceGroup,
 sequenceNumber) -- the order the pump logged them in.
@@ -9,7 +9,7 @@ sequenceNumber) -- the order the pump logged them in.
   endpoint (docs/tandem-source.md §6.1); ``parse_legacy_response(body, tz)`` for that endpoint's JSON/base64 body.
 * ``parse(data, tz)``: any of the above, told apart by type.
 
-Times: pump wall clock -> UTC in ``source_clock`` (TIMEZONE_NAME, the repeated fall-back hour
+Times: pump wall clock -> UTC in ``tandemsource.clock`` (TIMEZONE_NAME, the repeated fall-back hour
 resolved by sequence order, the pump's own clock changes honoured). Values: physical units
 (the catalog's ratio applied, mU -> U), enum codes kept next to their labels; 65535 in a
 uint16 "not set" field becomes None. An event with an unknown code, a field of the wrong type, or
@@ -20,11 +20,11 @@ import json
 import math
 import re
 
-from . import source_clock
-from . import source_records as R
-from .records import ParseWarning
-from .source_events import (BINARY_SOURCE, JSON_SOURCE, TANDEM_EPOCH, BadEvent, catalog, decode_binary,
-                            decode_json, decode_legacy_response, event_name)
+from ..records import ParseWarning
+from . import clock
+from . import records as R
+from .events import (BINARY_SOURCE, JSON_SOURCE, TANDEM_EPOCH, BadEvent, catalog, decode_binary,
+                     decode_json, decode_legacy_response, event_name)
 
 NOT_SET_U16 = 0xFFFF
 
@@ -290,13 +290,13 @@ def _dedupe(raws, source):
 def records_from_raw(raws, tz, clock_changes=(), source=JSON_SOURCE):
     """Typed records (in sequence order) and warnings from decoded raw events."""
     raws, warnings = _dedupe(raws, source)
-    times, readings, clock_warnings = source_clock.resolve(raws, tz, clock_changes)
+    times, readings, clock_warnings = clock.resolve(raws, tz, clock_changes)
     warnings += clock_warnings
     records = []
     for raw, time in zip(raws, times):
         base = dict(code=raw.code, seq=raw.seq, group=raw.group, wall=raw.wall, time=time)
         try:
-            if raw.code in source_clock.CLOCK_CODES:
+            if raw.code in clock.CLOCK_CODES:
                 records.append(_clock_record(raw, base, readings.get((raw.group, raw.seq))))
                 continue
             builder = BUILDERS.get(raw.code)

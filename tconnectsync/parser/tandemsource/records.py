@@ -1,6 +1,6 @@
 """Typed records of Tandem Source pump-log events (docs/tandem-source.md §6).
 
-``parser/tandemsource.py`` builds these from the pump-logs JSON or the binary event stream.
+``parser/tandemsource`` builds these from the pump-logs JSON or the binary event stream.
 Every record carries the event's identity (``code``, ``seq``, ``group``), the pump's own
 wall-clock reading (``wall``, naive) and the UTC instant it stands for (``time``, aware).
 Amounts are in physical units (U, U/h, g, mg/dL, minutes); enums keep their integer code next
