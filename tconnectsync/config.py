@@ -443,14 +443,3 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
         for warning in warnings:
             logger.warning("%s", warning)
     return config
-
-
-def redact(text, secrets):
-    """``text`` with every secret (and its SHA-1 hex) replaced by ``***``."""
-    import hashlib
-    for secret in secrets:
-        if not secret:
-            continue
-        text = text.replace(secret, "***")
-        text = text.replace(hashlib.sha1(secret.encode("utf-8")).hexdigest(), "***")
-    return text
