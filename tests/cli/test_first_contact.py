@@ -4,14 +4,12 @@ Each case runs ``python -m tconnectsync`` in a subprocess, once with stdin and s
 pseudo-terminal (a person typing) and once without (cron, supervisord, systemd, Docker).
 """
 import os
-import pty
-import select
 import subprocess
 import sys
-import tempfile
-import time
 
 import pytest
+
+from ..ptyrun import run_on_pty
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODES = {
@@ -36,35 +34,8 @@ def run_cli(args, env, cwd, tty, timeout=120):
         p = subprocess.run(cmd, stdin=subprocess.DEVNULL, capture_output=True, text=True, cwd=cwd, env=env,
                            timeout=timeout)
         return Result(p.returncode, p.stdout, p.stderr)
-    master, slave = pty.openpty()
-    with tempfile.TemporaryFile() as err:
-        proc = subprocess.Popen(cmd, stdin=slave, stdout=slave, stderr=err, cwd=cwd, env=env, close_fds=True)
-        os.close(slave)
-        out = b""
-        deadline = time.monotonic() + timeout
-        try:
-            while time.monotonic() < deadline:
-                ready, _, _ = select.select([master], [], [], 0.5)
-                if not ready:
-                    if proc.poll() is not None:
-                        break
-                    continue
-                try:
-                    chunk = os.read(master, 65536)
-                except OSError:          # EIO: the child closed the terminal
-                    break
-                if not chunk:
-                    break
-                out += chunk
-            code = proc.wait(timeout=max(1, deadline - time.monotonic()))
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-                proc.wait()
-            os.close(master)
-        err.seek(0)
-        stderr = err.read().decode("utf-8", "replace")
-    return Result(code, out.decode("utf-8", "replace").replace("\r\n", "\n"), stderr)
+    code, out, stderr = run_on_pty(args, env, cwd, timeout=timeout)
+    return Result(code, out.replace("\r\n", "\n"), stderr)
 
 
 @pytest.fixture

@@ -2,16 +2,11 @@
 --check-login, the demo, and the progress bar in a narrow terminal -- all through the real CLI
 against the sandboxes on 127.0.0.1."""
 import datetime as dt
-import fcntl
 import json
 import os
 import re
-import select
-import struct
 import subprocess
 import sys
-import termios
-import time
 
 import pytest
 
@@ -23,6 +18,7 @@ from .test_source import PASSWORD as SOURCE_PASSWORD
 from .test_source import SECRET as SOURCE_SECRET
 from .test_source import source_env  # noqa: F401 - the fixture
 from ..cli.test_first_contact import run_cli
+from ..ptyrun import run_on_pty
 
 START, END = dt.date(2025, 3, 1), dt.date(2025, 3, 10)
 ALL_SOURCE = ["BASAL", "BOLUS", "IOB", "PUMP_EVENTS", "PROFILES", "CGM", "CGM_ALERTS"]
@@ -287,31 +283,13 @@ LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d (INFO|WARNING|ERROR|DEBU
 
 
 def run_in_pty(env, args, columns, timeout=120):
-    master, slave = os.openpty()
-    fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
     child_env = {k: v for k, v in os.environ.items() if not k.startswith(("TCONNECT", "NS_", "PUMP_", "TANDEM"))}
     child_env.update(env.vars)
     child_env.update(HOME=str(env.tmp_path), PYTHONPATH=REPO, TERM="xterm")
     child_env.pop("COLUMNS", None)
-    proc = subprocess.Popen([sys.executable, "-m", "tconnectsync", *args], stdin=slave, stdout=slave, stderr=slave,
-                            env=child_env, cwd=str(env.tmp_path), close_fds=True)
-    os.close(slave)
-    chunks, deadline = [], time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        ready, _, _ = select.select([master], [], [], 1)
-        if ready:
-            try:
-                data = os.read(master, 65536)
-            except OSError:               # EIO: the child closed the terminal
-                break
-            if not data:
-                break
-            chunks.append(data)
-        elif proc.poll() is not None:
-            break
-    os.close(master)
-    proc.wait(timeout=10)
-    return proc.returncode, b"".join(chunks).decode("utf-8", "replace")
+    code, shown, _ = run_on_pty(args, child_env, str(env.tmp_path), columns=columns, stderr_apart=False,
+                                timeout=timeout)
+    return code, shown
 
 
 def test_progress_bar_in_a_narrow_terminal(source_env):  # noqa: F811

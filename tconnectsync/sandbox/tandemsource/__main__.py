@@ -38,9 +38,8 @@ def main(argv=None):
         print("SSO page (TANDEM_SSO_URL):           %s" % sandbox.sso_url)
         print("tdcservices (TCONNECT_SERVICES_URL): %s" % sandbox.services_url)
         print("Source (TANDEM_SOURCE_URL):          %s" % sandbox.source_url)
-        print("region %s, login %s / %s, pumps %s" % (args.region, sandbox.email, args.password,
-                                                      ", ".join(p.serial for p in sandbox.pumps) or "fixtures"),
-              flush=True)
+        print("region %s, login %s, pumps %s"
+              % (args.region, sandbox.email, ", ".join(p.serial for p in sandbox.pumps) or "fixtures"), flush=True)
         try:
             while True:           # the pumps "upload" every minute
                 time.sleep(60)
