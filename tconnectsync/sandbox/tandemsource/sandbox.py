@@ -112,6 +112,7 @@ class TandemSourceSandbox(AccountsHost, SourceHost, MultiHostSandbox):
         self._codes = {}                # authorization code -> dict
         self._tokens = {}               # access token -> [pumper id, expires at]
         self._forge = {"wrong_key": False, "claims": {}}
+        self._damaged = {}              # sequence number -> eventProperties served instead (damage_event)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._rogue_key = None
         self.kid = secrets.token_hex(16).upper()
@@ -159,10 +160,16 @@ class TandemSourceSandbox(AccountsHost, SourceHost, MultiHostSandbox):
         return self._issue_token()
 
     def forge_id_tokens(self, wrong_key=False, **claims):
-        """From now on sign id_tokens with another key (same kid) and/or override claims; no
-        arguments: honest tokens again."""
+        """From now on sign id_tokens with another key (same kid) and/or override claims, e.g.
+        ``aud="0oaNEW"`` (another audience), ``iss=...`` (another issuer), ``exp=<past>`` (expired);
+        no arguments: honest tokens again."""
         with self._lock:
             self._forge = {"wrong_key": wrong_key, "claims": dict(claims)}
+
+    def damage_event(self, seq, **props):
+        """Serve pump-logs event ``seq`` with ``props`` over its eventProperties (a corrupt event)."""
+        with self._lock:
+            self._damaged[seq] = props
 
     # ------------------------------------------------------------------ request flow hooks
 
