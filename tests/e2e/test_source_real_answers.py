@@ -73,3 +73,44 @@ def test_another_audience_logs_one_warning_and_syncs(source_env):
     warned = warnings_in(result.output)
     assert len(warned) == 1 and "audience '0oaSOMEOTHERCLIENT'" in warned[0]
     assert_matches_truth(env, DAY, DAY)
+
+
+def test_a_warning_about_the_same_record_is_logged_once_per_process_and_counted_every_cycle(tmp_path, caplog):
+    """Three sync cycles in one process, as the daemon runs them: the corrupt event is warned about
+    once, each cycle's summary still counts it; the ignored events are counted every cycle."""
+    from tconnectsync import timeutil
+    from tconnectsync.config import Config
+    from tconnectsync.runtime import build_clients, close_clients
+    from tconnectsync.sandbox.nightscout import FakeNightscout
+    from tconnectsync.sandbox.scenario import make_scenario
+    from tconnectsync.sandbox.tandemsource import TandemSourceSandbox
+    from tconnectsync.sync.engine import sync_once
+
+    tz = timeutil.get_zone("America/New_York")
+    scenario = make_scenario(DAY, DAY, cutoff=timeutil.day_bounds_utc(DAY, tz)[1])
+    with TandemSourceSandbox(scenario, email="cycles@example.com", password=PASSWORD) as tandem, \
+            FakeNightscout(api_secret=SECRET, flavor="15.0.7") as ns:
+        bad = next(e for e in tandem.pumps[0].log.events(dt.datetime(2025, 3, 4, 9), dt.datetime(2025, 3, 4, 10))
+                   if e["eventCode"] == 279)
+        tandem.damage_event(bad["sequenceNumber"], commandedRateSource=-1)
+        config = Config(email="cycles@example.com", password=PASSWORD, pump_serial=scenario.serial, ns_url=ns.url,
+                        ns_secret=SECRET,
+                        timezone_name="America/New_York", api="source", region="US", sso_url=tandem.sso_url,
+                        services_url=tandem.services_url, source_url=tandem.source_url, http_timeout=10.0,
+                        token_file=str(tmp_path / "tokens.json"))
+        clients = build_clients(config)
+        summaries = []
+        try:
+            with caplog.at_level("DEBUG"):
+                for _ in range(3):
+                    summaries.append(sync_once(config, clients, (DAY, DAY), ("BASAL", "BOLUS", "PUMP_EVENTS")))
+        finally:
+            close_clients(clients)
+    name = "event 279 seq %d" % bad["sequenceNumber"]
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING" and "skipped" in r.getMessage()]
+    assert len(warned) == 1 and name in warned[0]
+    assert sum(1 for r in caplog.records if r.levelname == "DEBUG" and name in r.getMessage()
+               and "warned about before" in r.getMessage()) == 2
+    assert [s.warning_count for s in summaries] == [1, 1, 1]
+    assert [s.counts["BASAL"].unreadable for s in summaries] == [1, 1, 1]
+    assert len({tuple(sorted(s.ignored.items())) for s in summaries}) == 1 and summaries[0].ignored_count >= 15
