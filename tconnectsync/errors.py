@@ -85,8 +85,9 @@ class AccountLocked(LoginError):
     """Tandem locked the account after too many logins."""
 
 
-class IdTokenRejected(TandemError):
-    """The id_token from the Tandem Source login did not verify (signature, issuer, audience or times)."""
+class IdTokenRejected(LoginError):
+    """The id_token from the Tandem Source login did not verify (signature, issuer, times, claims):
+    a failed login (exit code 3), never retried in a loop. Another audience is only a warning."""
 
 
 class NoData(Exception):

@@ -1,9 +1,12 @@
-"""Logging set-up: one format, and a filter that blanks secrets from every record."""
+"""Logging set-up: one format, a filter that blanks secrets from every record, and warnings
+about the same thing logged once per process (``warn_once``)."""
+import collections
 import hashlib
 import logging
 import os
 import sys
 import textwrap
+import threading
 
 FORMAT = "%(asctime)s %(levelname)-7s %(message)s"
 DATEFMT = "%Y-%m-%d %H:%M:%S"
@@ -119,3 +122,47 @@ def protect(secrets):
 
 def redact(text):
     return _filter.redact(text)
+
+
+class _Seen:
+    """Keys already warned about in this process; bounded (the oldest are forgotten first), so a
+    daemon that runs for months keeps a fixed amount of memory."""
+
+    def __init__(self, limit=10000):
+        self.limit = limit
+        self.keys = collections.OrderedDict()
+        self.lock = threading.Lock()
+
+    def first(self, key):
+        with self.lock:
+            if key in self.keys:
+                self.keys.move_to_end(key)
+                return False
+            self.keys[key] = True
+            if len(self.keys) > self.limit:
+                self.keys.popitem(last=False)
+            return True
+
+    def clear(self):
+        with self.lock:
+            self.keys.clear()
+
+
+_seen = _Seen()
+
+
+def warn_once(log, text, key=None):
+    """Log ``text`` on ``log`` at WARNING the first time this process meets ``key`` (default: the
+    text), at DEBUG after that. For warnings about historical records (an old clock change, a bad
+    event) that every daemon cycle reads again: the run's summary still counts each one. True
+    when it was logged as a warning."""
+    if _seen.first(text if key is None else key):
+        log.warning("%s", text)
+        return True
+    log.debug("%s (warned about before in this process)", text)
+    return False
+
+
+def forget_warnings():
+    """Warn again about everything (tests: each stands for a new process)."""
+    _seen.clear()

@@ -27,6 +27,7 @@ class ChunkResult:
     partials: list = dataclasses.field(default_factory=list)          # tandemsource_upload.Partial: merged with what is stored
     entries: list = dataclasses.field(default_factory=list)           # CGM entries (sgv documents)
     profiles: object = None                                           # profiles.ProfileBuild, if PROFILES
+    ignored: dict = dataclasses.field(default_factory=dict)           # event code -> events of kinds nobody decodes
 
     def all_warnings(self):
         out = list(self.warnings)

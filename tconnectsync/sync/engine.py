@@ -190,6 +190,7 @@ class Engine:
                 summary.feature(feature).fetched += len(warnings)
                 summary.feature(feature).skip(skips.UNREADABLE, len(warnings))
         summary.warnings = result.all_warnings()
+        summary.add_ignored(result.ignored)
         try:
             self.apply_treatments(result.treatments, summary, set(result.continuations))
         except FATAL:

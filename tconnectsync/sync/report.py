@@ -95,17 +95,33 @@ class Summary:
     chunks: int = 0
     retry_after: float = None     # the longest Retry-After a remote asked for (HTTP 429), if any
     done: set = dataclasses.field(default_factory=set)            # once-per-run steps already taken
+    ignored: dict = dataclasses.field(default_factory=dict)       # event code -> events of kinds nobody decodes
 
     @property
     def ok(self):
         return not self.failures
 
     def add_warnings(self, warnings):
+        """Count each warning (every run); log it at WARNING once per process (``logs.warn_once``):
+        a daemon reads the same historical records every cycle."""
         for w in warnings:
             self.warning_count += 1
             if len(self.warnings) < 100:
                 self.warnings.append(w)
-            logger.warning("%s", w)
+            logs.warn_once(logger, str(w))
+
+    def add_ignored(self, ignored):
+        """Count events the parser ignored (codes without a definition): not warnings, not unreadable."""
+        for code, n in (ignored or {}).items():
+            self.ignored[code] = self.ignored.get(code, 0) + n
+
+    @property
+    def ignored_count(self):
+        return sum(self.ignored.values())
+
+    def ignored_dict(self):
+        """{"57": 12, ...}: the ignored events per code, JSON-ready (status, ``--json``)."""
+        return {str(code): n for code, n in sorted(self.ignored.items())}
 
     def feature(self, name):
         from_counts = self.counts.get(name)
@@ -161,6 +177,7 @@ class Summary:
             self.feature(name).add(counts)
         self.plan += part.plan
         self.done |= part.done
+        self.add_ignored(part.ignored)
         self.add_warnings(part.warnings)        # logged here: a chunk retried day by day logs them once
 
 
@@ -226,6 +243,13 @@ def format_summary(summary, tz_name, verbose=False):
     if other:
         lines.append("  %s could not be read and %s skipped (warnings above)."
                      % (_plural(other, "record"), "was" if other == 1 else "were"))
+    if verbose and summary.ignored:
+        # Only with -v: every real day holds such events, and there is nothing to do about them.
+        lines.append(textwrap.fill("  %s of kinds tconnectsync does not read %s ignored (event codes %s)."
+                                   % (_plural(summary.ignored_count, "pump event"),
+                                      "was" if summary.ignored_count == 1 else "were",
+                                      ", ".join("%d: %d" % kv for kv in sorted(summary.ignored.items()))),
+                                   SUMMARY_WIDTH, subsequent_indent="    ", break_on_hyphens=False))
     if summary.pretend and verbose:
         for action, feature, doc in summary.plan:
             lines.append("  %s %s %s" % (action, feature, json.dumps(doc, sort_keys=True)))
@@ -257,6 +281,7 @@ def summary_dict(summary, tz_name, exit_code=None):
         "skipped": {key: {"count": n, "label": skips.label(key, n).split(" ", 1)[1]}
                     for key, n in sorted(reasons.items()) if n},
         "warnings": summary.warning_count,
+        "ignored": {"count": summary.ignored_count, "by_code": summary.ignored_dict()},
         "failures": [{"start": f.start.isoformat(), "end": f.end.isoformat(), "remote": f.remote or None,
                       "reason": logs.redact(f.reason)} for f in summary.failures],
         "rerun": [{"start": a.isoformat(), "end": b.isoformat(),

@@ -118,6 +118,7 @@ def source_documents(events, features, serial, tz, now=None, *, clock_changes=No
     result = ChunkResult()
     _sort_warnings([w for w in warnings if ctx.owns(w.time)], features, result)
     owned_records = [r for r in records if ctx.owns(r.time)]
+    result.ignored = tandemsource.ignored_counts(owned_records)
     by_type = {}
     for r in records:
         by_type.setdefault(type(r), []).append(r)

@@ -398,6 +398,7 @@ class Runner:
             state["consecutive_failures"] = int(state.get("consecutive_failures") or 0) + 1
         if summary is not None:
             state["last_summary"] = summary.totals()
+            state["last_ignored"] = summary.ignored_dict()
         status.write(self.web.status_path, state)
 
 

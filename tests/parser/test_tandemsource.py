@@ -101,7 +101,10 @@ def test_catalog_has_the_file_and_the_custom_definitions():
     defs = catalog()
     assert len(defs) == 55 + 4
     assert defs[279].field("commandedRateSource").name == "Commanded Rate Source"
-    assert [f.name for f in defs[81].fields][:2] == ["dailyTotalBasal", "lastBasalRate"]
+    assert [(f.name, f.type, f.offset) for f in defs[81].fields] == [
+        ("dailyTotalBasal", "float32", 0), ("lastBasalRate", "float32", 4), ("iob", "float32", 8),
+        ("batteryLipoMilliVolts", "uint16", 12), ("batteryChargePercent", "uint8", 14),
+        ("finalEventForDay", "uint8", 15)]
 
 
 def test_float32_values_are_the_short_decimals():
@@ -178,23 +181,76 @@ def test_tslim_g6_reading_sessions_and_alert_binary():
 
 # --------------------------------------------------------------------------- unknown and malformed
 
-def test_unknown_codes_are_warned_once_per_code_and_counted():
+def test_codes_without_a_definition_are_ignored_and_counted_never_warned(caplog):
     events = [basal(1, "2026-05-14T00:00:00", 800), ev(562, 2, "2026-05-14T00:01:00", x=1),
-              ev(562, 3, "2026-05-14T00:02:00"), ev(8, 4, "2026-05-14T00:03:00"), ev(562, 5, "2026-05-14T00:04:00")]
+              ev(562, 3, "2026-05-14T00:02:00"), ev(8, 4, "2026-05-14T00:03:00"), ev(562, 5, "2026-05-14T00:04:00"),
+              ev(4000, 6, "2026-05-14T00:05:00")]
+    with caplog.at_level("DEBUG", logger="tconnectsync.parser.tandemsource.events"):
+        records, warnings = parse_json(events)
+    assert warnings == []
+    assert [(type(r).__name__, r.seq) for r in records] == [("BasalDelivery", 1)] + [
+        ("IgnoredEvent", seq) for seq in (2, 3, 4, 5, 6)]
+    r = by_seq(records)
+    assert (r[2].reason, r[4].reason, r[6].reason) == ("asked for, no public definition", "not asked for",
+                                                       "no definition")
+    assert r[4].time == dt.datetime(2026, 5, 14, 4, 3, tzinfo=UTC)
+    assert ts.ignored_counts(records) == {562: 3, 8: 1, 4000: 1}
+    lines = [rec.getMessage() for rec in caplog.records]
+    assert all(rec.levelname == "DEBUG" for rec in caplog.records) and len(lines) == 3
+    assert any("ignored 3 events of code 562 (asked for, no public definition), the first event 562 seq 2"
+               in line for line in lines)
+
+
+def test_every_code_tandem_is_known_to_send_without_a_definition_is_ignored():
+    from tconnectsync.api.tandemsource.client import DEFAULT_EVENT_CODES
+    undefined = sorted(c for c in DEFAULT_EVENT_CODES if c not in catalog())
+    assert undefined == [57, 69, 558, 559, 562, 563, 564, 565, 566]
+    events = [ev(code, i, "2026-05-14T00:%02d:00" % i) for i, code in enumerate(undefined + [8, 27], 1)]
     records, warnings = parse_json(events)
-    assert [r.seq for r in records] == [1]
-    texts = [str(w) for w in warnings]
-    assert len(warnings) == 2
-    assert "event 8 seq 4" in texts[0] and "unknown event code 8: no definition, 1 event not decoded" in texts[0]
-    assert "event 562 seq 2" in texts[1] and "and 2 more" in texts[1] and "3 events" in texts[1]
+    assert warnings == [] and ts.ignored_counts(records) == {c: 1 for c in undefined + [8, 27]}
 
 
-def test_unknown_code_in_the_binary_stream():
+def test_code_without_a_definition_in_the_binary_stream_is_ignored():
     data = record(279, 1, "2026-05-14T00:00:00", Commanded_Rate=800) + \
         bytes.fromhex("0fff") + (tandem_seconds("2026-05-14T00:01:00")).to_bytes(4, "big") + (2).to_bytes(4, "big") + bytes(16)
     records, warnings = ts.parse(data, NEW_YORK)
-    assert [r.seq for r in records] == [1] and records[0].rate == 0.8
-    assert len(warnings) == 1 and "event 4095 seq 2" in warnings[0].record
+    assert warnings == []
+    assert records[0].rate == 0.8 and isinstance(records[1], R.IgnoredEvent) and records[1].code == 4095
+    assert ts.ignored_counts(records) == {4095: 1}
+
+
+def test_a_broken_event_of_a_decoded_kind_still_warns_next_to_ignored_ones():
+    events = [ev(562, 1, "2026-05-14T00:00:00"), ev(279, 2, "2026-05-14T00:05:00", commandedRateSource=3),
+              ev(27, 3, "2026-05-14T00:06:00")]
+    records, warnings = parse_json(events)
+    assert len(warnings) == 1 and warnings[0].record.startswith("event 279 seq 2")
+    assert ts.ignored_counts(records) == {562: 1, 27: 1}
+
+
+# ------------------------------------------------------------------------------ 81 daily basal
+
+def test_daily_basal_81_battery_in_the_current_layout_from_bytes():
+    # header: code 81, time, seq; body: three float32, then millivolts (uint16 @12), percent (@14),
+    # final-event flag (@15) -- offsets count from the body, i.e. record bytes 22, 24 and 25.
+    header = bytes.fromhex("0051") + tandem_seconds("2026-05-14T23:59:59").to_bytes(4, "big") + \
+        (77).to_bytes(4, "big")
+    body = bytes.fromhex("41aaf5c3" "3f4ccccd" "3ecccccd" "0ef6" "37" "01")      # 21.37, 0.8, 0.4, 3830, 55, 1
+    records, warnings = ts.parse(header + body, NEW_YORK)
+    assert warnings == []
+    (r,) = records
+    assert isinstance(r, R.DailyBasal) and r.seq == 77
+    assert (r.total_basal, r.last_rate, r.iob) == (21.37, 0.8, 0.4)
+    assert (r.battery_mv, r.battery_percent, r.final_event) == (3830, 55, True)
+    records, _ = ts.parse(header + body[:14] + bytes([101, 0]), NEW_YORK)
+    assert (records[0].battery_percent, records[0].battery_mv, records[0].final_event) == (None, 3830, False)
+
+
+def test_daily_basal_81_from_pump_logs_json():
+    records, warnings = parse_json([ev(81, 1, "2026-05-14T23:59:59", dailyTotalBasal=22.3535, lastBasalRate=0.8,
+                                       iob=3.9823, batteryLipoMilliVolts=3830, batteryChargePercent=55,
+                                       finalEventForDay=0)])
+    assert warnings == []
+    assert (records[0].battery_mv, records[0].battery_percent, records[0].final_event) == (3830, 55, False)
 
 
 @pytest.mark.parametrize("bad, reason", [

@@ -18,6 +18,7 @@ import urllib.parse
 
 import jwt
 
+from ... import logs
 from ...errors import (AccountLocked, BadCredentials, IdTokenRejected, TandemError, TandemFormatError)
 from ...http import StatusErrors, join_url
 from ..common import relogin_at
@@ -133,10 +134,14 @@ class SourceAuth:
         for field in ("access_token", "id_token"):
             if not isinstance(body.get(field), str) or not body[field]:
                 raise TandemFormatError("Tandem Source's token answer has no %s; the login changed." % field)
-        claims = self._verify_id_token(body["id_token"])
-        for field in ("pumperId", "accountId"):
-            if not isinstance(claims.get(field), str) or not claims[field]:
-                raise TandemFormatError("Tandem Source's id_token has no %s claim; the login changed." % field)
+        try:
+            claims = self._verify_id_token(body["id_token"])
+            for field in ("pumperId", "accountId"):
+                if not isinstance(claims.get(field), str) or not claims[field]:
+                    raise _rejected("its id_token has no %s claim (the login changed)" % field)
+        except IdTokenRejected as exc:
+            self.limiter.refused[NAME] = exc        # never sent again in this run (the daemon backs off)
+            raise
         try:
             lifetime = float(body.get("expires_in") or 3600)
         except (TypeError, ValueError):
@@ -153,42 +158,56 @@ class SourceAuth:
         self._save_cache(now)
 
     def _verify_id_token(self, id_token):
+        """The id_token's claims, once its signature (RS256, a key of Tandem's JWKS), issuer and
+        times check out. Another audience than our client id is a warning, not a failure: Tandem
+        has changed client ids before, and the token is still Tandem's own (signature and issuer)."""
         try:
             header = jwt.get_unverified_header(id_token)
         except jwt.InvalidTokenError:
-            raise IdTokenRejected("Tandem Source sent an id_token that is not a JWT; refusing to log in.") from None
+            raise _rejected("it sent an id_token that is not a JWT") from None
         if header.get("alg") != "RS256":
-            raise IdTokenRejected("Tandem Source's id_token is signed with %r instead of RS256; refusing to log in."
-                                  % header.get("alg"))
+            raise _rejected("its id_token is signed with %r instead of RS256" % header.get("alg"))
         answer = self.http.request("GET", join_url(self.config.services_url, JWKS_PATH), errors=JWKS_ERRORS)
         keys = json_object(answer, "JWKS").get("keys")
         if not isinstance(keys, list):
             raise TandemFormatError("Tandem Source's JWKS has no keys list; the login changed.")
         entry = next((k for k in keys if isinstance(k, dict) and k.get("kid") == header.get("kid")), None)
         if entry is None or entry.get("kty") != "RSA":
-            raise IdTokenRejected("Tandem Source's id_token names a signing key (kid) that its JWKS does not "
-                                  "publish as an RSA key; refusing to log in.")
+            raise _rejected("its id_token names a signing key (kid) that its JWKS does not publish as an RSA key")
         try:
             key = jwt.PyJWK(entry, algorithm="RS256").key
-            claims = jwt.decode(id_token, key, algorithms=["RS256"], audience=self.client_id, issuer=self.issuer,
-                                options={"require": ["iss", "aud", "exp", "iat"], "verify_exp": False,
+            claims = jwt.decode(id_token, key, algorithms=["RS256"], issuer=self.issuer,
+                                options={"require": ["iss", "exp", "iat"], "verify_aud": False, "verify_exp": False,
                                          "verify_nbf": False, "verify_iat": False})
         except jwt.PyJWKError as exc:
-            raise IdTokenRejected("Tandem Source published an unusable signing key (%s); refusing to log in."
-                                  % type(exc).__name__) from None
+            raise _rejected("it published an unusable signing key (%s)" % type(exc).__name__) from None
+        except jwt.InvalidSignatureError:
+            raise _rejected("its id_token's signature does not match Tandem's published key") from None
+        except jwt.InvalidIssuerError:
+            raise _rejected("its id_token was issued by someone else than %s" % self.issuer) from None
         except jwt.InvalidTokenError as exc:
-            raise IdTokenRejected("Tandem Source's id_token failed verification (%s); refusing to log in."
-                                  % exc) from None
+            raise _rejected("its id_token failed verification (%s)" % exc) from None
+        self._check_audience(claims.get("aud"))
         # times against our clock (injectable), with some leeway for clock skew
         now = self.clock()
         try:
             exp, nbf = float(claims["exp"]), float(claims.get("nbf", claims["iat"]))
         except (TypeError, ValueError):
-            raise IdTokenRejected("Tandem Source's id_token has unreadable exp/nbf claims.") from None
+            raise _rejected("its id_token has unreadable exp/nbf claims") from None
         if exp <= now - CLOCK_LEEWAY_S or nbf > now + CLOCK_LEEWAY_S:
-            raise IdTokenRejected("Tandem Source's id_token is expired or not yet valid; check this computer's "
-                                  "clock.")
+            raise IdTokenRejected("The Tandem Source login failed: its id_token is expired or not yet valid, "
+                                  "which usually means this computer's clock is wrong; set the clock right and "
+                                  "run again.")
         return claims
+
+    def _check_audience(self, aud):
+        audiences = aud if isinstance(aud, list) else [aud]
+        if self.client_id in audiences:
+            return
+        seen = ", ".join(repr(a) for a in audiences if a is not None) or "none"
+        logs.warn_once(logger, "Tandem Source's id_token is for the audience %s, not our client id %r; logging "
+                               "in anyway (its signature and issuer are Tandem's). Tandem may have changed its "
+                               "client id: please report this." % (seen, self.client_id))
 
     # ------------------------------------------------------------------ the token cache
 
@@ -281,6 +300,12 @@ def _check_login_answer(response):
                              "TCONNECT_PASSWORD (log in at the Tandem Source website to be sure).")
     raise TandemError("The Tandem Source login answered HTTP %d; try again later." % response.status_code,
                       response.status_code)
+
+
+def _rejected(what):
+    """The login failure for an id_token that did not verify: one sentence, what to do."""
+    return IdTokenRejected("The Tandem Source login failed: %s; this is not a problem with your password, so "
+                           "try again later, and report it if it keeps happening." % what)
 
 
 def json_object(response, what):

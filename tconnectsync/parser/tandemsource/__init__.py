@@ -12,8 +12,10 @@ sequenceNumber) -- the order the pump logged them in.
 Times: pump wall clock -> UTC in ``tandemsource.clock`` (TIMEZONE_NAME, the repeated fall-back hour
 resolved by sequence order, the pump's own clock changes honoured). Values: physical units
 (the catalog's ratio applied, mU -> U), enum codes kept next to their labels; 65535 in a
-uint16 "not set" field becomes None. An event with an unknown code, a field of the wrong type, or
-a required field missing is left out with a ``ParseWarning`` naming it (code, sequence number).
+uint16 "not set" field becomes None. An event of a code without a definition becomes an
+``IgnoredEvent`` (counted by ``ignored_counts``, never a warning: Tandem's answers hold such codes
+every day); an event of a catalogued code with a field of the wrong type, or a required field
+missing, is left out with a ``ParseWarning`` naming it (code, sequence number).
 """
 import datetime as dt
 import json
@@ -24,7 +26,7 @@ from ..records import ParseWarning
 from . import clock
 from . import records as R
 from .events import (BINARY_SOURCE, JSON_SOURCE, TANDEM_EPOCH, BadEvent, catalog, decode_binary,
-                     decode_json, decode_legacy_response, event_name)
+                     decode_json, decode_legacy_response, event_name, ignore_reason)
 
 NOT_SET_U16 = 0xFFFF
 
@@ -245,12 +247,10 @@ def _cgm_session(f, base):
 
 
 def _daily_basal(f, base):
-    msb, lsb = f.get("batteryChargePercentMSBRaw"), f.get("batteryChargePercentLSBRaw")
-    percent = None
-    if msb is not None and lsb is not None and msb >= 14:
-        percent = max(0, min(100, int(100 * (256 * (msb - 14) + lsb) / 768)))
+    percent = f.get("batteryChargePercent")
     return R.DailyBasal(**base, total_basal=f.get("dailyTotalBasal"), last_rate=f.get("lastBasalRate"),
-                        iob=f.get("iob"), battery_percent=percent, battery_mv=f.get("batteryLipoMilliVolts"))
+                        iob=f.get("iob"), battery_percent=percent if percent is not None and percent <= 100 else None,
+                        battery_mv=f.get("batteryLipoMilliVolts"), final_event=f.flag("finalEventForDay"))
 
 
 BUILDERS = {279: _basal, 3: _rate_change, 11: _suspended, 12: _resumed, 64: _msg1, 65: _msg2, 66: _msg3,
@@ -260,6 +260,15 @@ BUILDERS = {279: _basal, 3: _rate_change, 11: _suspended, 12: _resumed, 64: _msg
 BUILDERS.update({code: _cgm for code in CGM_SENSORS})
 BUILDERS.update({code: _cgm_alert for code in CGM_ALERT_FAMILIES})
 BUILDERS.update({code: _cgm_session for code in CGM_SESSIONS})
+
+
+def ignored_counts(records):
+    """{event code: events} of the ``IgnoredEvent`` records: what a run reports as "ignored"."""
+    out = {}
+    for r in records:
+        if isinstance(r, R.IgnoredEvent):
+            out[r.code] = out.get(r.code, 0) + 1
+    return out
 
 
 def _clock_record(raw, base, reading):
@@ -295,6 +304,9 @@ def records_from_raw(raws, tz, clock_changes=(), source=JSON_SOURCE):
     records = []
     for raw, time in zip(raws, times):
         base = dict(code=raw.code, seq=raw.seq, group=raw.group, wall=raw.wall, time=time)
+        if raw.ignored:
+            records.append(R.IgnoredEvent(**base, reason=ignore_reason(raw.code)))
+            continue
         try:
             if raw.code in clock.CLOCK_CODES:
                 records.append(_clock_record(raw, base, readings.get((raw.group, raw.seq))))

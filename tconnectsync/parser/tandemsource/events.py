@@ -7,9 +7,12 @@ and hold *raw* values: enums as integer codes, bitmasks as integers, ratio field
 values as the shortest decimal that survives a float32 round trip (so both forms agree exactly).
 
 The catalog is ``parser/data/tandem-source-events.json`` (a copy of upstream's ``events.json``, docs/tandem-source.md §6.2)
-plus the four custom definitions of docs/tandem-source.md §6.2 (48, 81, 36, 37). An event whose code is not in the
-catalog, or that cannot be read, is reported as a ``ParseWarning`` and left out; one bad event
-never stops the others.
+plus the four custom definitions of docs/tandem-source.md §6.2 (48, 81, 36, 37; 81 in its current public layout).
+An event whose code is not in the catalog is *ignored*: Tandem's answers hold such events on
+every day (codes our own request asks for that nobody has a public definition of, and codes no
+filter asked for, ``IGNORED_CODES``), so it is kept as a ``RawEvent`` with no fields and
+``ignored`` set, logged at DEBUG and counted apart, never a warning. An event of a catalogued
+kind that cannot be read is a ``ParseWarning`` and left out; one bad event never stops the others.
 """
 import collections
 import dataclasses
@@ -19,9 +22,12 @@ import importlib.resources
 import json
 import math
 import re
+import logging
 import struct
 
 from ..records import ParseWarning
+
+logger = logging.getLogger(__name__)
 
 JSON_SOURCE = "Tandem Source pump-logs"
 BINARY_SOURCE = "Tandem binary pump events"
@@ -36,16 +42,33 @@ _SIZES = {k: struct.calcsize(v) for k, v in _FORMATS.items()}
 _RANGES = {"uint8": (0, 0xFF), "int8": (-0x80, 0x7F), "uint16": (0, 0xFFFF), "int16": (-0x8000, 0x7FFF),
            "uint32": (0, 0xFFFFFFFF), "int32": (-0x80000000, 0x7FFFFFFF)}
 
-# Spec 6.2: definitions upstream layers on top of events.json (name, [(field, type, offset)]).
+# Spec 6.2: definitions upstream layers on top of events.json (name, [(field, type, offset)]); offsets
+# count from the 16-byte body after the 10-byte header. 81 is the current public layout: the last
+# four bytes are the battery's millivolts (uint16), its charge in percent and a final-event-of-the-day
+# flag (the older MSB/LSB "raw percent" reading of bytes 12-13 and millivolts at 14 is wrong).
 CUSTOM_EVENTS = {
     48: ("LID_CARBS_ENTERED", [("carbs", "float32", 0)]),
     81: ("LID_DAILY_BASAL", [("dailyTotalBasal", "float32", 0), ("lastBasalRate", "float32", 4),
-                             ("iob", "float32", 8), ("batteryChargePercentMSBRaw", "uint8", 12),
-                             ("batteryChargePercentLSBRaw", "uint8", 13),
-                             ("batteryLipoMilliVolts", "uint16", 14)]),
+                             ("iob", "float32", 8), ("batteryLipoMilliVolts", "uint16", 12),
+                             ("batteryChargePercent", "uint8", 14), ("finalEventForDay", "uint8", 15)]),
     36: ("LID_USB_CONNECTED", [("negotiatedCurrent", "float32", 0)]),
     37: ("LID_USB_DISCONNECTED", [("negotiatedCurrent", "float32", 0)]),
 }
+
+
+# Codes with no definition that Tandem's answers are known to hold (docs/tandem-source.md §5.2): the
+# Source web app's filter, which our request copies, asks for these nine without any public
+# definition of them; and live answers hold 8 and 27, which no filter asked for. Any other code
+# without a definition is ignored the same way ("no definition"); only the reason differs.
+IGNORED_CODES = {**{code: "asked for, no public definition" for code in (57, 69, 558, 559, 562, 563, 564, 565, 566)},
+                 **{code: "not asked for" for code in (8, 27)}}
+
+
+def ignore_reason(code):
+    """Why events of ``code`` are ignored, or None for a catalogued (decoded) code."""
+    if code in catalog():
+        return None
+    return IGNORED_CODES.get(code, "no definition")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -82,9 +105,10 @@ class EventDef:
         return self.by_key[normalize_key(name)]
 
 
-RawEvent = collections.namedtuple("RawEvent", "code seq group wall fields origin")
+RawEvent = collections.namedtuple("RawEvent", "code seq group wall fields origin ignored", defaults=(False,))
 RawEvent.__doc__ = """One decoded event: ``wall`` is the pump's naive wall-clock time, ``fields``
-maps catalog field names to raw values (absent fields are missing), ``origin`` is "json" or "binary"."""
+maps catalog field names to raw values (absent fields are missing), ``origin`` is "json" or "binary";
+``ignored`` is True for an event of a code without a definition (no fields, see ``ignore_reason``)."""
 
 
 class BadEvent(ValueError):
@@ -139,25 +163,20 @@ def event_name(code, seq, wall=None, group=0):
     return text
 
 
-class _Unknown:
-    """Collects events with codes outside the catalog: one warning per code, with the count."""
+def _ignored(code, seq, group, wall, origin):
+    return RawEvent(code, seq, group, wall, {}, origin, True)
 
-    def __init__(self, source):
-        self.source = source
-        self.seen = {}
 
-    def add(self, code, seq, wall):
-        first, n = self.seen.get(code, (None, 0))
-        self.seen[code] = (first or event_name(code, seq, wall), n + 1)
-
-    def warnings(self):
-        out = []
-        for code, (first, n) in sorted(self.seen.items()):
-            more = " and %d more" % (n - 1) if n > 1 else ""
-            out.append(ParseWarning(self.source, first + more,
-                                    "unknown event code %d: no definition, %d event%s not decoded"
-                                    % (code, n, "s" if n > 1 else "")))
-        return out
+def _log_ignored(raws, source):
+    """One DEBUG line per ignored code (a month of answers holds hundreds of such events)."""
+    seen = {}
+    for raw in raws:
+        if raw.ignored:
+            first, n = seen.get(raw.code, (raw, 0))
+            seen[raw.code] = (first, n + 1)
+    for code, (first, n) in sorted(seen.items()):
+        logger.debug("%s: ignored %d event%s of code %d (%s), the first %s", source, n, "" if n == 1 else "s",
+                     code, ignore_reason(code), event_name(code, first.seq, first.wall, first.group))
 
 
 # ---------------------------------------------------------------------------------------- binary
@@ -168,7 +187,6 @@ def decode_binary(data):
         raise TypeError("decode_binary wants bytes; use decode_legacy_response for the JSON/base64 body")
     data = bytes(data)
     defs = catalog()
-    unknown = _Unknown(BINARY_SOURCE)
     out, warnings = [], []
     whole = len(data) - len(data) % RECORD_LENGTH
     for offset in range(0, whole, RECORD_LENGTH):
@@ -178,7 +196,7 @@ def decode_binary(data):
         wall = TANDEM_EPOCH + dt.timedelta(seconds=stamp)
         definition = defs.get(code)
         if definition is None:
-            unknown.add(code, seq, wall)
+            out.append(_ignored(code, seq, 0, wall, "binary"))
             continue
         payload = record[10:]
         fields = {}
@@ -194,7 +212,8 @@ def decode_binary(data):
             name = event_name(word & 0x0FFF, seq, TANDEM_EPOCH + dt.timedelta(seconds=stamp)) + " (" + name + ")"
         warnings.append(ParseWarning(BINARY_SOURCE, name, "truncated record: %d of %d bytes"
                                      % (len(tail), RECORD_LENGTH)))
-    return out, warnings + unknown.warnings()
+    _log_ignored(out, BINARY_SOURCE)
+    return out, warnings
 
 
 def decode_legacy_response(body):
@@ -284,7 +303,6 @@ def decode_json(events):
     unknown keys (``spareA3``, ``reservedD15`` ...) are ignored, absent fields stay absent.
     """
     defs = catalog()
-    unknown = _Unknown(JSON_SOURCE)
     out, warnings = [], []
     for i, event in enumerate(events):
         name = "events[%d]" % i
@@ -298,7 +316,7 @@ def decode_json(events):
             wall = parse_pump_time(event.get("pumpDateTime"))
             definition = defs.get(code)
             if definition is None:
-                unknown.add(code, seq, wall)
+                out.append(_ignored(code, seq, group, wall, "json"))
                 continue
             props = event.get("eventProperties")
             if props is None:
@@ -314,4 +332,5 @@ def decode_json(events):
             out.append(RawEvent(code, seq, group, wall, fields, "json"))
         except BadEvent as exc:
             warnings.append(ParseWarning(JSON_SOURCE, name, str(exc)))
-    return out, warnings + unknown.warnings()
+    _log_ignored(out, JSON_SOURCE)
+    return out, warnings

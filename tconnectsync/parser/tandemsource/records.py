@@ -35,6 +35,12 @@ class OtherEvent(SourceEvent):
 
 
 @dataclasses.dataclass(**_RECORD)
+class IgnoredEvent(SourceEvent):
+    """An event of a code without a definition (``events.ignore_reason``): counted, never decoded."""
+    reason: str                      # "asked for, no public definition" | "not asked for" | "no definition"
+
+
+@dataclasses.dataclass(**_RECORD)
 class BasalDelivery(SourceEvent):
     """279 LID_BASAL_DELIVERY: the rate the pump delivers from now on."""
     rate_source: int                 # 0 Suspended, 1 Profile, 2 Temp Rate, 3 Algorithm, 4 Temp Rate and Algorithm
@@ -236,9 +242,10 @@ class ClockChange(SourceEvent):
 
 @dataclasses.dataclass(**_RECORD)
 class DailyBasal(SourceEvent):
-    """81 LID_DAILY_BASAL (custom definition; binary stream only)."""
+    """81 LID_DAILY_BASAL (custom definition, current public layout; binary stream only)."""
     total_basal: Optional[float] = None
     last_rate: Optional[float] = None
     iob: Optional[float] = None
-    battery_percent: Optional[int] = None
-    battery_mv: Optional[int] = None
+    battery_percent: Optional[int] = None    # charge, 0-100 (None when the pump sent more than 100)
+    battery_mv: Optional[int] = None         # LiPo voltage, millivolts
+    final_event: Optional[bool] = None       # the pump's close-out flag (usually the day's last 81)

@@ -14,16 +14,18 @@ The history comes from the scenario's truth accessors, generated per pump-local 
 numbered per day, so an event keeps its sequence number whichever window asks for it and however
 the scenario's cutoff moves: every day is generated as if nothing were cut off, and the server
 then drops the events after the cutoff.
+Each day also holds the events the sync does not read, as the real service's answers do (``extras``).
 """
 import bisect
 import copy
 import dataclasses
 import datetime as dt
 import functools
-import struct
 import zlib
 
 from ..scenario import therapy
+from . import extras as X
+from .extras import shortest_float32
 
 DAY = dt.timedelta(days=1)
 TANDEM_EPOCH = dt.datetime(2008, 1, 1)
@@ -154,16 +156,6 @@ STATUS_CODES = {"User Aborted": 0, "Terminated by Alarm": 1, "Terminated by Malf
 SENSOR_DAYS = 10
 
 
-def shortest_float32(x):
-    """The shortest decimal that survives a float32 round trip (how the API prints float32)."""
-    packed = struct.pack(">f", x)
-    for digits in range(1, 10):
-        cand = float("%.*g" % (digits, x))
-        if struct.pack(">f", cand) == packed:
-            return cand
-    return struct.unpack(">f", packed)[0]
-
-
 def tandem_seconds(naive):
     """Seconds since 2008-01-01 of a pump wall-clock time (docs/tandem-source.md §6.1)."""
     return int((naive - TANDEM_EPOCH).total_seconds())
@@ -213,8 +205,9 @@ def _mu(units):
 class PumpEventLog:
     """Every pump-log event of one pump whose history is ``scenario`` (see the module doc)."""
 
-    def __init__(self, scenario, assignment_id, model="tslim", cgm="g7"):
+    def __init__(self, scenario, assignment_id, model="tslim", cgm="g7", extras=True):
         self.scenario = scenario
+        self.extras = extras        # answers hold the events the sync does not read (see the module doc)
         self.assignment_id = assignment_id
         self.model = MODELS[model]
         self.cgm = CGMS[cgm]
@@ -243,20 +236,32 @@ class PumpEventLog:
         d = max(start_wall.date(), sc.start)
         last = min(end_wall.date(), sc.end)
         while d <= last:
-            for ts, ev in self._day(d):
+            for ts, ev, extra in self._day(d):
                 if cutoff is not None and ts > cutoff:
                     break
-                if lo <= ev["pumpDateTime"] <= hi and (codes is None or ev["eventCode"] in codes):
+                if extra and not (self.extras and X.returned(ev["eventCode"], codes)):
+                    continue
+                if lo <= ev["pumpDateTime"] <= hi and (extra or codes is None or ev["eventCode"] in codes):
                     out.append(ev)
             d += DAY
         return out
+
+    def records(self, start_wall, end_wall, codes=None):
+        """The extra events of ``events`` as 26-byte binary records (the sandbox keeps no binary
+        layout of the other events)."""
+        wanted = {ev["sequenceNumber"] for ev in self.events(start_wall, end_wall, codes)}
+        days = (start_wall.date() + DAY * i for i in range((end_wall.date() - start_wall.date()).days + 1))
+        return b"".join(X.record_bytes(ev["eventCode"], ev["sequenceNumber"],
+                                       dt.datetime.fromisoformat(ev["pumpDateTime"]), body)
+                        for d in days if self.scenario.start <= d <= self.scenario.end
+                        for ts, ev, body in self._day(d) if body and ev["sequenceNumber"] in wanted)
 
     def clock_changes(self):
         """Every clock change of the pump's history up to the cutoff (``clockChanges``)."""
         cutoff = self._cutoff_ts()
         out = []
         for d in self._transition_days():
-            out.extend(ev for ts, ev in self._day(d)
+            out.extend(ev for ts, ev, _ in self._day(d)
                        if ev["eventCode"] in CLOCK_CHANGE_CODES and (cutoff is None or ts <= cutoff))
         return out
 
@@ -266,7 +271,8 @@ class PumpEventLog:
         cutoff = self._cutoff_ts()
         d = sc.end if cutoff is None else min(sc.end, sc.wall(cutoff)[0].date())
         while d >= sc.start:
-            visible = [ev for ts, ev in self._day(d) if cutoff is None or ts <= cutoff]
+            visible = [ev for ts, ev, extra in self._day(d)
+                       if (cutoff is None or ts <= cutoff) and (self.extras or not extra)]
             if visible:
                 return visible[-1]
             d -= DAY
@@ -275,9 +281,9 @@ class PumpEventLog:
     def oldest_event(self):
         d = self.scenario.start
         while d <= self.scenario.end:
-            day = self._day(d)
+            day = [ev for _, ev, extra in self._day(d) if self.extras or not extra]
             if day:
-                return day[0][1]
+                return day[0]
             d += DAY
         return None
 
@@ -295,7 +301,8 @@ class PumpEventLog:
         return out
 
     def _make_day(self, d):
-        """[(instant, event)] of pump-local day ``d``, numbered."""
+        """[(instant, event, body)] of pump-local day ``d``, numbered; ``body`` is the 16-byte body
+        of an extra event (``extras``), None for the others."""
         sc = self.full
         ds, de = sc.day_bounds(d)
         items = []
@@ -307,7 +314,10 @@ class PumpEventLog:
         out = []
         for i, (ts, code, raw) in enumerate(items):
             seq += SEQ_STEPS[i % len(SEQ_STEPS)]
-            out.append((ts, pump_log_event(self.assignment_id, code, seq, sc.wall(ts)[0], raw)))
+            out.append((ts, pump_log_event(self.assignment_id, code, seq, sc.wall(ts)[0], raw), None))
+        out += X.day_extras(self.assignment_id, [(ts, ev["sequenceNumber"]) for ts, ev, _ in out], ds, de,
+                            lambda ts: sc.wall(ts)[0], sc._profile_rate)
+        out.sort(key=lambda it: it[1]["sequenceNumber"])
         return out
 
     def _generate(self, d):

@@ -7,7 +7,9 @@ callback ``authorize/callback``). Region "US" or "EU" picks the OIDC client id, 
 and the id_token issuer; the issuer is Tandem's real one whatever port the sandbox listens on.
 
 Data comes from one ``Scenario`` per pump (encoded by ``events``), several pumps
-per account (e.g. a t:slim X2 and a Mobi), or from the fixtures folder served verbatim.
+per account (e.g. a t:slim X2 and a Mobi), or from the fixtures folder served verbatim. Like the
+real service's, the answers hold events the sync does not read (``extras``: codes without a public
+definition, codes outside the filter); ``extra_events=False`` leaves them out.
 
 The servers check requests the way Tandem is described to (``docs/tandem-source.md``): the
 login session cookie, PKCE, the registered redirect URI, Origin/Referer (403 "The request is
@@ -47,17 +49,19 @@ from .wire import (CLIENT_IDS, DEFAULT_ACCOUNT_ID, DEFAULT_PUMPER_ID, HOSTS, ISS
 @dataclasses.dataclass
 class SandboxPump:
     """One pump on the simulated account: its history, model ("tslim" | "mobi") and CGM
-    ("g7" | "g6" | "fsl2" | "fsl3")."""
+    ("g7" | "g6" | "fsl2" | "fsl3"); ``extras``: its answers hold the events the sync does not
+    read, as the real service's do (``extras`` module)."""
     scenario: Scenario
     model: str = "tslim"
     cgm: str = "g7"
     assignment_id: Optional[str] = None
+    extras: bool = True
 
     def __post_init__(self):
         if self.assignment_id is None:
             digits = re.sub(r"\D", "", self.scenario.serial) or "0"
             self.assignment_id = "f1c7e5d0-0000-4000-8000-%012d" % (int(digits) % 10 ** 12)
-        self.log = PumpEventLog(self.scenario, self.assignment_id, self.model, self.cgm)
+        self.log = PumpEventLog(self.scenario, self.assignment_id, self.model, self.cgm, self.extras)
 
     @property
     def serial(self):
@@ -72,7 +76,7 @@ class TandemSourceSandbox(AccountsHost, SourceHost, MultiHostSandbox):
     def __init__(self, scenario=None, fixtures_dir=None, region="US", email="demo@example.com",
                  password="demo-password", pumps=None, pumper_id=DEFAULT_PUMPER_ID, account_id=DEFAULT_ACCOUNT_ID,
                  latency=0.0, token_lifetime_s=8 * 3600, clock=time.time, max_window_days=MAX_WINDOW_DAYS,
-                 window_overlap_s=0):
+                 window_overlap_s=0, extra_events=None):
         if region not in ISSUERS:
             raise ValueError("region must be US or EU, not %r" % (region,))
         if fixtures_dir and (scenario is not None or pumps):
@@ -96,6 +100,9 @@ class TandemSourceSandbox(AccountsHost, SourceHost, MultiHostSandbox):
                                              cutoff=dt.datetime.now(dt.timezone.utc))
                 pumps = [SandboxPump(scenario)]
             self.pumps = [p if isinstance(p, SandboxPump) else SandboxPump(p) for p in pumps]
+            if extra_events is not None:        # True/False for every pump; None: as each pump says
+                for p in self.pumps:
+                    p.log.extras = p.extras = bool(extra_events)
         super().__init__(email, password, latency, token_lifetime_s, clock)
         self.pumper_id = pumper_id
         self.account_id = account_id
@@ -105,6 +112,7 @@ class TandemSourceSandbox(AccountsHost, SourceHost, MultiHostSandbox):
         self._codes = {}                # authorization code -> dict
         self._tokens = {}               # access token -> [pumper id, expires at]
         self._forge = {"wrong_key": False, "claims": {}}
+        self._damaged = {}              # sequence number -> eventProperties served instead (damage_event)
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self._rogue_key = None
         self.kid = secrets.token_hex(16).upper()
@@ -152,10 +160,16 @@ class TandemSourceSandbox(AccountsHost, SourceHost, MultiHostSandbox):
         return self._issue_token()
 
     def forge_id_tokens(self, wrong_key=False, **claims):
-        """From now on sign id_tokens with another key (same kid) and/or override claims; no
-        arguments: honest tokens again."""
+        """From now on sign id_tokens with another key (same kid) and/or override claims, e.g.
+        ``aud="0oaNEW"`` (another audience), ``iss=...`` (another issuer), ``exp=<past>`` (expired);
+        no arguments: honest tokens again."""
         with self._lock:
             self._forge = {"wrong_key": wrong_key, "claims": dict(claims)}
+
+    def damage_event(self, seq, **props):
+        """Serve pump-logs event ``seq`` with ``props`` over its eventProperties (a corrupt event)."""
+        with self._lock:
+            self._damaged[seq] = props
 
     # ------------------------------------------------------------------ request flow hooks
 

@@ -94,6 +94,10 @@ class SourceHost:
             return Response(404, dumps(NOT_FOUND), JSON)
         slop = dt.timedelta(seconds=self.window_overlap_s)
         events = pump.log.events(start - slop, end + slop, codes)
+        with self._lock:
+            damaged = dict(self._damaged)
+        events = [dict(e, eventProperties=dict(e["eventProperties"], **damaged[e["sequenceNumber"]]))
+                  if e["sequenceNumber"] in damaged else e for e in events]
         return Response(200, dumps({"events": events, "clockChanges": pump.log.clock_changes()}), JSON)
 
     def _fixture_logs(self, assignment_id, start, end):

@@ -9,8 +9,8 @@ import pytest
 
 from tconnectsync.api.common import LoginLimiter
 from tconnectsync.api.tandemsource import CLIENT_IDS, ISSUERS, TandemSourceApi
-from tconnectsync.errors import (AccountLocked, BadCredentials, IdTokenRejected, LoginThrottled, TandemError,
-                                 TransientError)
+from tconnectsync.errors import (AccountLocked, BadCredentials, IdTokenRejected, LoginError, LoginThrottled,
+                                 TandemError, TransientError)
 from tconnectsync.sandbox.tandemsource import DEFAULT_PUMPER_ID
 from .helpers import EMAIL, NOW, PASSWORD, Clock, by_path, client, config
 
@@ -101,19 +101,53 @@ def test_every_credential_post_goes_through_the_limiter(sandbox, tmp_path):
     assert sb.login_attempts == 1
 
 
-def test_forged_id_tokens_are_rejected(sandbox, tmp_path):
+@pytest.mark.parametrize("forge, says", [
+    ({"wrong_key": True}, "signature does not match"),
+    ({"iss": "https://evil.example/accounts/api"}, "issued by someone else"),
+    ({"exp": int(NOW) - 3600}, "computer's clock"),
+    ({"pumperId": None}, "no pumperId claim"),
+])
+def test_forged_id_tokens_are_a_login_failure_never_retried(sandbox, tmp_path, forge, says):
     sb = sandbox()
-    for forge in ({"wrong_key": True}, {"iss": "https://evil.example/accounts/api"},
-                  {"aud": "someone-else"}, {"exp": int(NOW) - 3600}):
-        sb.forge_id_tokens(**forge)
-        api = client(sb, tmp_path)
-        with pytest.raises(IdTokenRejected):
-            api.pumper()
-        assert api.access_token is None
+    sb.forge_id_tokens(**forge)
+    limiter = LoginLimiter(clock=sb.clock)
+    api = TandemSourceApi(config(sb, tmp_path), clock=sb.clock, sleep=lambda s: None, limiter=limiter)
+    with pytest.raises(IdTokenRejected) as info:
+        api.pumper()
+    assert isinstance(info.value, LoginError) and info.value.exit_code == 3
+    assert says in str(info.value) and str(info.value).count(". ") == 0 and PASSWORD not in str(info.value)
+    assert api.access_token is None
+    with pytest.raises(IdTokenRejected):
+        api.pumper()                                    # refused again without a second login
+    assert sb.login_attempts == 1 and limiter.total == 1
     assert not os.path.exists(api.config.token_file)
     assert sb.request_counts["source"] == 0
     sb.forge_id_tokens()
     client(sb, tmp_path).pumper()
+
+
+@pytest.mark.parametrize("aud, shown", [("0oaNEWCLIENTID", "'0oaNEWCLIENTID'"),
+                                        (["other-a", "other-b"], "'other-a', 'other-b'"), (None, "none")])
+def test_another_audience_is_a_warning_and_the_login_goes_on(sandbox, tmp_path, caplog, aud, shown):
+    sb = sandbox()
+    sb.forge_id_tokens(aud=aud)
+    with caplog.at_level("WARNING", logger="tconnectsync.api.tandemsource.auth"):
+        api = client(sb, tmp_path)
+        assert [p["serialNumber"] for p in api.pumper()["pumps"]] == ["11111111"]
+        sb.expire_tokens()
+        api.pumper()                                      # a second login: the same warning is not repeated
+    assert sb.login_attempts == 2
+    warned = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert len(warned) == 1 and ("audience %s, not our client id '%s'" % (shown, CLIENT_IDS["US"])) in warned[0]
+    assert api.pumper_id == DEFAULT_PUMPER_ID
+
+
+def test_another_audience_does_not_excuse_a_bad_signature_or_issuer(sandbox, tmp_path):
+    sb = sandbox()
+    for forge in ({"wrong_key": True, "aud": "0oaNEW"}, {"iss": ISSUERS["EU"], "aud": "0oaNEW"}):
+        sb.forge_id_tokens(**forge)
+        with pytest.raises(IdTokenRejected):
+            client(sb, tmp_path).pumper()
 
 
 def test_the_eu_issuer_is_not_accepted_for_us(sandbox, tmp_path):

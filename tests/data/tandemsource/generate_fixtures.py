@@ -50,9 +50,9 @@ CUSTOM_EVENTS = {
         "dailyTotalBasal": {"type": "float32", "offset": 0, "uom": "units"},
         "lastBasalRate": {"type": "float32", "offset": 4, "uom": "units/hour"},
         "iob": {"type": "float32", "offset": 8, "uom": "units"},
-        "batteryChargePercentMSBRaw": {"type": "uint8", "offset": 12},
-        "batteryChargePercentLSBRaw": {"type": "uint8", "offset": 13},
-        "batteryLipoMilliVolts": {"type": "uint16", "offset": 14}}},
+        "batteryLipoMilliVolts": {"type": "uint16", "offset": 12, "uom": "mV"},
+        "batteryChargePercent": {"type": "uint8", "offset": 14, "uom": "%"},
+        "finalEventForDay": {"type": "uint8", "offset": 15}}},
     "36": {"name": "LID_USB_CONNECTED", "data": {
         "negotiatedCurrent": {"type": "float32", "offset": 0, "uom": "mA"}}},
     "37": {"name": "LID_USB_DISCONNECTED", "data": {
@@ -280,8 +280,8 @@ def timeline():
         t = (at("23:40:00") + dt.timedelta(minutes=5 * i)).strftime("%H:%M:%S")
         A(cgm(t, v, -2))
     A(("23:59:59", 81, {"dailyTotalBasal": 21.35, "lastBasalRate": 0.8, "iob": 0.4,
-                        "batteryChargePercentMSBRaw": 15, "batteryChargePercentLSBRaw": 220,
-                        "batteryLipoMilliVolts": 3900}, "daily basal summary with battery (binary stream only)"))
+                        "batteryLipoMilliVolts": 3900, "batteryChargePercent": 61,
+                        "finalEventForDay": 1}, "daily basal summary with battery (binary stream only)"))
     return ev
 
 
