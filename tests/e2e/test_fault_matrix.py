@@ -191,3 +191,56 @@ def test_fault_matrix(host, baseline, tmp_path):
                                                                       for r in results)))
     assert wrong == 0, [r["cell"] for r in results if r["wrong"]]
     assert [r for r in results if r["problems"]] == []
+
+
+KILLS = 10
+
+
+def one_kill(root, delay, baseline):
+    """Run the CLI, SIGKILL it ``delay`` seconds after its first Nightscout write arrived, rerun."""
+    import signal
+    cell = Cell(root)
+    cell.vars["NS_BATCH_SIZE"] = "5"                  # many small writes: more moments to be killed in
+
+    def slow_writes(method, path, query):
+        if method in ("POST", "PUT", "DELETE"):
+            time.sleep(0.05)                          # a write takes a moment, as over a real network
+        return None
+    cell.ns.fail_when(slow_writes)
+    try:
+        proc = cell.run()
+        deadline = time.monotonic() + 60
+        while proc.poll() is None and time.monotonic() < deadline:
+            if any(m in ("POST", "PUT", "DELETE") for m, _ in list(cell.ns.request_log)):
+                break
+            time.sleep(0.005)
+        time.sleep(delay)
+        killed = proc.poll() is None
+        if killed:
+            proc.send_signal(signal.SIGKILL)
+        proc.communicate(timeout=30)
+        writes_before = sum(1 for m, _ in cell.ns.request_log if m in ("POST", "PUT", "DELETE"))
+        cell.ns.fail_when(None)
+        clean = cell.sync()
+        after = cell.documents()
+        return {"killed": killed, "writes_before_kill": writes_before, "rerun_exit": clean.returncode,
+                "wrong": after != baseline, "output": clean.output[-600:]}
+    finally:
+        cell.close()
+
+
+@pytest.mark.slow
+def test_sigkill_during_writes_then_a_rerun_leaves_the_fault_free_documents(baseline, tmp_path):
+    import random
+    seed = int(os.environ.get("TCONNECTSYNC_KILL_SEED") or random.randrange(1 << 30))
+    rng = random.Random(seed)
+    delays = [rng.uniform(0.0, 0.6) for _ in range(KILLS)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        results = list(pool.map(lambda i: one_kill(tmp_path / ("kill-%d" % i), delays[i], baseline), range(KILLS)))
+    killed = [r for r in results if r["killed"]]
+    wrong = [r for r in results if r["wrong"] or r["rerun_exit"] != 0]
+    print("\nkills (seed %d): tried %d, killed during writes %d (after %s writes), recovered by the rerun %d, "
+          "wrong data left %d" % (seed, KILLS, len(killed), ",".join(str(r["writes_before_kill"]) for r in killed),
+                                  KILLS - len(wrong), len(wrong)))
+    assert len(killed) >= KILLS // 2, "most runs must be killed mid-way (seed %d): %s" % (seed, results)
+    assert wrong == [], "seed %d: %s" % (seed, wrong)

@@ -84,3 +84,11 @@ def test_a_port_out_of_range_in_ns_url_is_named(make_env):
     assert "NS_URL" in result.stderr and "99999" in result.stderr and "65535" in result.stderr
     assert result.stderr.count("\n") == 1
     assert env.tandem.request_log == [] and env.ns.request_log == []
+
+
+def test_the_summary_agrees_in_number():
+    from tconnectsync.sync.report import Summary, format_summary
+    one = Summary(start=START, end=START, features=("BOLUS",), warning_count=1)
+    two = Summary(start=START, end=START, features=("BOLUS",), warning_count=2)
+    assert "1 record could not be read and was skipped" in format_summary(one, "UTC")
+    assert "2 records could not be read and were skipped" in format_summary(two, "UTC")
