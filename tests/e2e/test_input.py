@@ -58,9 +58,11 @@ def test_a_legacy_backfill_over_three_years_needs_the_flag(make_env):
     assert result.returncode == 2, result.output
     assert "--allow-long-range" in result.stderr
     assert env.tandem.request_log == [] and env.ns.request_log == []
-    # With the flag the range is accepted (the end still stops at today): --pretend only plans it.
+    # With the flag the range is accepted (the end still stops at today); --check-login reads the
+    # window in a few requests, where a sync would read it day by day.
     allowed = env.run("--start-date", "2021-10-20", "--end-date", "2099-12-31", "--allow-long-range",
-                      "--features", "BOLUS", "--pretend", "-q")
+                      "--check-login")
+    assert "window: 2021-10-20.." in allowed.stdout, allowed.output
     assert "after today: syncing up to today" in allowed.stderr, allowed.output
     assert "--allow-long-range" not in allowed.stderr
 
