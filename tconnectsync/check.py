@@ -45,10 +45,11 @@ def header(c, config, window, now, out):
     path = config.status_file or str(status_file.default_path())
     daemon = status_file.read(path)
     if daemon:
-        c.info("auto-update status file %s: state %s, last poll %s, last successful sync %s%s" % (
+        from .web.health import outcome_sentence       # the words of /health and the status page
+        c.info("auto-update status file %s: state %s, last poll %s, last successful sync %s%s; %s" % (
             path, daemon.get("state", "?"), daemon.get("last_poll") or "never", daemon.get("last_success") or "never",
             ("; last error %s: %s" % (daemon["last_error"].get("time"), logs.redact(str(daemon["last_error"].get("message")))))
-            if isinstance(daemon.get("last_error"), dict) else ""))
+            if isinstance(daemon.get("last_error"), dict) else "", logs.redact(outcome_sentence(daemon))))
     else:
         c.info("auto-update status file %s: none yet (--auto-update has not run with it)" % path)
 

@@ -67,6 +67,8 @@ def build_parser():
                         "the default %d is yesterday and today" % DEFAULT_DAYS)
     p.add_argument("--start-date", type=_date, help="first pump-local day of a backfill (YYYY-MM-DD)")
     p.add_argument("--end-date", type=_date, help="last pump-local day of a backfill (YYYY-MM-DD, inclusive)")
+    p.add_argument("--allow-long-range", action="store_true",
+                   help="with TCONNECT_API=legacy: allow --start-date/--end-date to span more than 3 years")
     p.add_argument("--features", nargs="+", choices=FEATURES, default=None, metavar="FEATURE",
                    help="what to sync: %s (default with Tandem Source: %s; with legacy t:connect: %s). "
                         "PROFILES, CGM and CGM_ALERTS need Tandem Source. IOB comes from the pump's own "
@@ -112,6 +114,53 @@ def window_for(args, tz, now=None):
     if args.start_date is not None:
         return args.start_date, args.end_date
     return last_days(today_in(tz, now), args.days)
+
+
+def checked_window(args, config, now=None):
+    """The window of a run, its explicit dates checked: ConfigError (exit 2) for dates that can't
+    be a pump's or a legacy span over the limit; an end date after today becomes today (said once)."""
+    from .sync import window as win
+    start, end = window_for(args, config.tz, now)
+    if args.start_date is None:
+        return start, end
+    today = today_in(config.tz, now)
+    problem = win.check_dates(start, end, today)
+    if problem:
+        raise ConfigError(problem)
+    start, end, note = win.clamp_end(max(start, win.EARLIEST), end, today)
+    if note:
+        logger.warning("%s", note)
+    if config.api == "legacy":
+        problem = win.check_legacy_span(start, end, getattr(args, "allow_long_range", False))
+        if problem:
+            raise ConfigError(problem)
+    return start, end
+
+
+def clamp_to_pump(window, backend, tz):
+    """With Tandem Source: the window cut to the chosen pump's availableDataRange (one sentence
+    when that changes it). Other backends, or a pump that does not say: the window as is."""
+    from .errors import TandemError, TandemFormatError, TransientError
+    from .sync import window as win
+    try:
+        pump = getattr(backend, "pump", None) if getattr(backend, "name", "") == "tandemsource" else None
+    except (TransientError, TandemError, TandemFormatError) as exc:    # the run itself reports it
+        logger.debug("The pump's data range is unknown (%s): the window stays as given", exc)
+        return window
+    raw = getattr(pump, "raw", None) or {}
+    span = raw.get("availableDataRange") if isinstance(raw, dict) else None
+    if not isinstance(span, dict):
+        return window
+
+    def day(value):
+        try:
+            return dt.datetime.fromisoformat(str(value)[:19]).date() if value else None
+        except ValueError:
+            return None
+    start, end, note = win.clamp_to_range(window[0], window[1], day(span.get("start")), day(span.get("end")))
+    if note:
+        logger.warning("%s", note)
+    return start, end
 
 
 def has_any_settings(environ, **read_kw):
@@ -175,7 +224,7 @@ def run(argv=None, environ=None):
         logs.protect(config.secrets())
         if args.check_login:
             from . import check
-            return check.run(config, window_for(args, config.tz))
+            return check.run(config, checked_window(args, config))
         if args.auto_update:
             return autoupdate_command(config, args, environ)
         return sync_command(config, args)
@@ -242,12 +291,14 @@ def sync_command(config, args, clients=None, out=None):
     from .sync.engine import sync_once
     out = out or sys.stdout
     features = tuple(args.features)
-    window = window_for(args, config.tz)
+    window = checked_window(args, config)
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
     own = clients is None
     clients = clients or build_clients(config)
     progress = Progress(enabled=not quiet)
     try:
+        if getattr(args, "start_date", None) is not None:
+            window = clamp_to_pump(window, clients.source, config.tz)
         logger.info("Syncing %s..%s (%s) features %s%s", window[0], window[1], config.timezone_name,
                     " ".join(features), " (pretend)" if args.pretend else "")
         summary = sync_once(config, clients, window, features, pretend=args.pretend, progress=progress)

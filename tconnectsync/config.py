@@ -13,6 +13,7 @@ State files (the Tandem Source token cache, the daemon's status file, the web ap
 ``load_config`` is called with explicit inputs.
 """
 import dataclasses
+import io
 import ipaddress
 import logging
 import os
@@ -178,10 +179,21 @@ class Lookup:
 
 def _read_file(path):
     try:
-        values = dotenv_values(path, interpolate=False)
+        with open(path, "rb") as fh:
+            raw = fh.read()
     except OSError as exc:
         raise ConfigError("Could not read the settings file %s (%s): check its permissions."
                           % (path, exc.strerror)) from None
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ConfigError("The settings file %s is not UTF-8 text (byte %d cannot be read): save it as UTF-8 "
+                          "(e.g. `iconv -f latin1 -t utf-8`), or remove it if it is not a settings file."
+                          % (path, exc.start + 1)) from None
+    if "\x00" in text:
+        raise ConfigError("The settings file %s holds binary data, not KEY=value lines: replace it with a text "
+                          "file (.env.example describes each setting)." % path)
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
     return {k: v for k, v in values.items() if v is not None and v.strip() != ""}
 
 
@@ -272,6 +284,13 @@ def _url(settings, name, default=None, warnings=None, secret="the secret"):
                           "https://example.herokuapp.com/; it has no scheme or host." % name)
     if parts.username or parts.password:
         raise ConfigError("%s must not contain a user name or password; put the secret in NS_SECRET." % name)
+    try:
+        port = parts.port
+    except ValueError:
+        port = -1
+    if port is not None and not 1 <= port <= 65535:
+        raise ConfigError("%s has the port %s, which no server can use: a port is a number from 1 to 65535 "
+                          "(or leave it out)." % (name, parts.netloc.rsplit(":", 1)[-1]))
     if parts.scheme == "http":
         where = http_host_kind(parts.hostname or "")
         if where == "public":
@@ -392,8 +411,8 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
         email = get("TCONNECT_EMAIL").strip()
         password = get("TCONNECT_PASSWORD")
         serial = (get("PUMP_SERIAL_NUMBER") or "").strip()     # optional with Tandem Source: the newest pump
-        if serial and not serial.isdigit():
-            raise ConfigError("PUMP_SERIAL_NUMBER must be the pump's serial number, digits only; it is not a number.")
+        if serial and not (serial.isascii() and serial.isdigit()):
+            raise ConfigError("PUMP_SERIAL_NUMBER must be the pump's serial number, digits 0-9 only; it has other characters.")
 
     ns_url = ns_secret = ""
     if "nightscout" in require:

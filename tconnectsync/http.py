@@ -165,7 +165,7 @@ class HttpClient:
                 last_problem = "could not be reached (%s)" % _connection_reason(exc)
                 retry_after = None
             except requests.exceptions.RequestException as exc:
-                last_problem = "failed (%s)" % type(exc).__name__
+                last_problem = _request_problem(exc)
                 retry_after = None
             else:
                 logger.debug("%s %s -> %d", method, where, response.status_code)
@@ -190,6 +190,17 @@ class HttpClient:
         if last_problem and "429" in last_problem:
             raise RateLimited(message, remote=self.name)
         raise TransientError(message, remote=self.name)
+
+
+def _request_problem(exc):
+    """What went wrong with a request, in words (never the exception's class name)."""
+    if isinstance(exc, requests.exceptions.ChunkedEncodingError):
+        return "broke the connection mid-answer"
+    if isinstance(exc, requests.exceptions.ContentDecodingError):
+        return "sent an answer that could not be decoded"
+    if isinstance(exc, requests.exceptions.TooManyRedirects):
+        return "redirected us too many times"
+    return "failed before answering completely"
 
 
 def _connection_reason(exc):

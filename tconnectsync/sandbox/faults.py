@@ -42,8 +42,9 @@ class FaultsMixin:
             self._faults[host].extend([("drop",)] * n)
 
     def fail_when(self, predicate):
-        """``predicate(host, method, path, query)`` -> None, a status, or (status, headers, body),
-        asked for every request. Returns the predicate (for ``remove_fault``)."""
+        """``predicate(host, method, path, query)`` -> None, a status, (status, headers, body), or
+        "drop" (the connection closes without an answer), asked for every request. Returns the
+        predicate (for ``remove_fault``)."""
         with self._lock:
             self._predicates.append(predicate)
         return predicate

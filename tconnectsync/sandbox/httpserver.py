@@ -198,6 +198,10 @@ class MultiHostSandbox(FaultsMixin):
                 except Exception:
                     log.exception("fail_when predicate raised on %s %s", method, path)
                     res = self.PREDICATE_ERROR
+                if res == "drop":                   # the connection closes without an answer
+                    self._record(host, method, h.path, h.headers, None)
+                    h.close_connection = True
+                    return
                 if res is not None:
                     status, headers, fbody = (res, None, None) if isinstance(res, int) else tuple(res)
                     resp = self._fault_response(host, status, headers, fbody)

@@ -235,7 +235,8 @@ class AutoUpdate:
         if isinstance(exc, LoginThrottled):
             delay = max(delay, 600)
         message = str(exc) if isinstance(exc, TconnectsyncError) else "unexpected %s" % type(exc).__name__
-        self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": message}
+        from ..web.health import problem_of      # the words /health and the page use too
+        self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": message, "problem": problem_of(exc)}
         logger.warning("Sync failed (%d in a row): %s; next try in %d s", self.failures, message.rstrip("."), delay)
         return delay
 
@@ -256,7 +257,8 @@ class AutoUpdate:
         self.status["counts"]["failures"] += 1
         self.status["state"] = "credentials-refused"
         delay = min(CREDENTIALS_MAX_BACKOFF_S, CREDENTIALS_FIRST_BACKOFF_S * (2 ** (self.credential_failures - 1)))
-        self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": str(exc)}
+        from ..web.health import problem_of
+        self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": str(exc), "problem": problem_of(exc)}
         logger.error("%s Still running; the next login attempt is in %d minutes.", exc, delay // 60)
         limiter = self.limiter or getattr(getattr(self.clients.source, "api", None), "limiter", None)
         if limiter is not None:

@@ -3,7 +3,7 @@ import dataclasses
 import datetime as dt
 import logging
 
-from ..errors import NoData
+from ..errors import ConfigError, NoData, TandemError, TandemFormatError, TransientError
 from ..parser import tconnect as parse
 from .. import timeutil
 from .backend import ChunkResult
@@ -65,6 +65,20 @@ class LegacySource:
         self.api = api
         self.tz = tz
         self.serial = serial
+        self.serial_checked = False        # the account's pumps (pumpfeatures) compared once per run
+
+    def check_serial(self):
+        """Before the first write: the configured serial must be one the account's pumps carry
+        (identifiers are built from it, so a wrong one would duplicate everything later)."""
+        if self.serial_checked:
+            return
+        try:
+            listed = self.api.controliq.pump_features()
+        except (NoData, TandemError, TandemFormatError, TransientError) as exc:
+            logger.debug("Control:IQ pumpfeatures unavailable (%s): the serial is checked against the data", exc)
+            listed = []
+        self.serial_checked = True
+        check_serial(self.serial, serials_in(listed if isinstance(listed, list) else []))
 
     def fetch(self, start, end, features, want_iob=False):
         data = ChunkData(start=start, end=end)
@@ -79,6 +93,8 @@ class LegacySource:
                             "upload); basal comes from the CSV export", start, end)
                 data.ciq_missing = True
             else:
+                if isinstance(timeline, dict) and isinstance(timeline.get("pumpFeatures"), list):
+                    check_serial(self.serial, serials_in(timeline["pumpFeatures"]))
                 parsed, warnings = parse.parse_ciq_timeline(timeline, self.tz)
                 data.segments, data.suspensions, data.activities = parsed.segments, parsed.suspensions, parsed.activities
                 data.warnings += warnings
@@ -87,6 +103,8 @@ class LegacySource:
                 events = self.api.controliq.therapy_events(start, end)
             except NoData:
                 events = {"event": []}
+            if isinstance(events, dict) and isinstance(events.get("event"), list):
+                check_serial(self.serial, serials_in(events["event"]))
             boluses, readings, warnings = parse.parse_therapy_events(events, self.tz)
             data.boluses = boluses
             data.readings = readings
@@ -121,12 +139,32 @@ class LegacySource:
         midnight if the pump logged anything later, else only to the data's end. When the
         window goes on after this chunk and such a record exists, the next days (at most two,
         never past the window) are read to tell, so chunks give what the whole window gives."""
+        self.check_serial()
         data = self.fetch(start, end, features, want_iob=want_iob)
         if window_end is not None and window_end > end and "BASAL" in features and _open_at_data_end(data, self.tz):
             nxt = end + dt.timedelta(days=1)
             later = self.fetch(nxt, min(window_end, nxt + dt.timedelta(days=1)), ("BASAL",))
             data.more_after = later.data_until is not None
         return legacy_documents(data, features, self.serial, self.tz)
+
+
+class SerialMismatch(ConfigError):
+    """PUMP_SERIAL_NUMBER is not the serial the pump's own data carries (exit 2, nothing written)."""
+
+
+def serials_in(items):
+    """The pump serials (strings, as Tandem sends them) that a list of Tandem objects carries."""
+    return sorted({str(i["serialNumber"]).strip() for i in items
+                   if isinstance(i, dict) and i.get("serialNumber") not in (None, "")})
+
+
+def check_serial(configured, serials):
+    """Raise SerialMismatch naming both when the data carries serials and ``configured`` is not one
+    of them (compared as text: ``091682020`` is not ``91682020``)."""
+    if serials and configured not in serials:
+        raise SerialMismatch("PUMP_SERIAL_NUMBER is %s, but t:connect's data for this account is from pump %s: "
+                             "set PUMP_SERIAL_NUMBER=%s (exactly as shown; nothing was written)."
+                             % (configured, " and ".join(serials), serials[0]))
 
 
 def _open_at_data_end(data, tz):

@@ -150,6 +150,20 @@ class WebState:
                 "data_age_seconds": round((now - last_data).total_seconds()) if last_data else None}
         if source:
             body["last_success_from"] = source
+        # The last run decides first: a failed run is "failing" (503) until a run succeeds.
+        failed, problem, message = health_module.last_run(state)
+        if failed:
+            body["status"] = "failing"
+            body["problem"] = problem
+            body["reason"] = health_module.hide_serials(message)
+        # Pump data older than the threshold: a warning of its own, not a 503 (the sync works; the
+        # pump or the phone has not uploaded, which tconnectsync cannot fix).
+        from .page import human as page_human
+        limit = self.web.health_data_max_age_mins * 60
+        body["data_stale"] = body["data_age_seconds"] is not None and body["data_age_seconds"] > limit
+        if body["data_stale"]:
+            body["warning"] = "the newest pump data is %s old (more than %s)" % (
+                page_human(body["data_age_seconds"]), page_human(limit))
         return body
 
     def newest_in_nightscout(self, now):

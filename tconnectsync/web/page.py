@@ -10,6 +10,7 @@ import platform
 from .. import __version__, timeutil
 from ..config import default_features, load_config, read_settings
 from ..errors import ConfigError
+from .health import hide_serials
 from .runner import now_utc, parse_iso
 
 UTC = dt.timezone.utc
@@ -55,6 +56,9 @@ def page_context(state, authorized=False, now=None):
         config = None
         settings_error = str(exc)
     tz, tz_name = _zone(state, config)
+    # Pump serials (a wrong PUMP_SERIAL_NUMBER's error lists every pump on the account) only for
+    # a visitor who gave the app's secret.
+    shown = (lambda text: text) if authorized else hide_serials
 
     def local(instant):
         return instant.astimezone(tz).strftime("%Y-%m-%d %H:%M") if instant else None
@@ -81,14 +85,14 @@ def page_context(state, authorized=False, now=None):
             "id": r.get("id"), "when": local(started), "ago": ago(started), "trigger": r.get("trigger"),
             "duration": took(r["duration_s"]) if r.get("duration_s") is not None else None,
             "outcome": label, "css": css, "window": " to ".join(r.get("window") or []),
-            "counts": counts, "error": r.get("error"), "log": r.get("log") if authorized else None,
+            "counts": counts, "error": shown(r.get("error")), "log": r.get("log") if authorized else None,
             "log_lines": len(r.get("log") or []),
         })
     return {
         "versions": versions(),
         "secret_set": bool(web.secret),
         "authorized": authorized,
-        "settings_error": settings_error,
+        "settings_error": shown(settings_error),
         "tz_name": tz_name,
         "backend": config.api if config else None,
         "features": web.features or (default_features(config.api) if config else ()),

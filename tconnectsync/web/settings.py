@@ -21,6 +21,7 @@ class WebSettings:
     interval_mins: int = 0                                   # TCONNECTSYNC_HEROKU_INTERVAL_MINS (0 = off)
     features: tuple = None                                   # TCONNECTSYNC_HEROKU_FEATURES (None: the API's defaults)
     health_max_age_mins: int = 60                            # TCONNECTSYNC_HEALTH_MAX_AGE_MINS
+    health_data_max_age_mins: int = 120                      # TCONNECTSYNC_HEALTH_DATA_MAX_AGE_MINS
     state_dir: pathlib.Path = None                           # config.state_dir (TCONNECTSYNC_STATE_DIR, XDG)
     status_path: pathlib.Path = None                         # config.state_file (TCONNECTSYNC_STATUS_FILE)
 
@@ -94,9 +95,11 @@ def load_web_settings(environ=None, **read_kw):
             raise ConfigError("TCONNECTSYNC_HEROKU_FEATURES names %s, which TCONNECT_API=%s can't sync (it offers %s)."
                               % (", ".join(unsupported), api, ", ".join(config_module.API_FEATURES[api])))
     max_age = _whole(settings, "TCONNECTSYNC_HEALTH_MAX_AGE_MINS", 60, 1, 30 * 24 * 60, "of minutes")
+    data_max_age = _whole(settings, "TCONNECTSYNC_HEALTH_DATA_MAX_AGE_MINS", 120, 1, 30 * 24 * 60, "of minutes")
     state_dir = config_module.state_dir(settings)
     status_path = config_module.state_file(settings, "TCONNECTSYNC_STATUS_FILE", config_module.STATUS_FILE_NAME)
     return WebSettings(secret=secret, interval_mins=interval, features=features, health_max_age_mins=max_age,
+                       health_data_max_age_mins=data_max_age,
                        state_dir=state_dir, status_path=status_path)
 
 

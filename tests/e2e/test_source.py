@@ -234,3 +234,15 @@ def test_legacy_features_refused_on_legacy(source_env):
     env = source_env(dt.date(2025, 3, 4), dt.date(2025, 3, 4))
     result = env.run("--features", "PROFILES", extra={"TCONNECT_API": "legacy", "PUMP_SERIAL_NUMBER": "11111111"})
     assert result.returncode == 2 and "PROFILES" in result.stderr
+
+
+def test_a_huge_backfill_is_clamped_to_the_pumps_data(source_env):
+    start, end = dt.date(2026, 5, 13), dt.date(2026, 5, 14)
+    env = source_env(start, end)
+    result = env.run("--start-date", "1900-01-01", "--end-date", "2099-12-31", "--features", "BOLUS")
+    assert result.returncode == 0, result.output
+    assert "Tandem Source has this pump's data from" in result.stderr
+    assert "syncing up to today" in result.stderr
+    assert boluses(env)
+    head = result.stdout.splitlines()[0]
+    assert head.startswith("Synced 2026-05-1") and "1900" not in head and "2099" not in head, head

@@ -47,7 +47,7 @@ def test_status_page_in_a_browser_after_a_sync_and_a_failed_sync(web_env, served
     dom = chromium(tmp_path, base + "/", "--dump-dom")
     assert dom.returncode == 0, dom.stderr[-2000:]
     html = dom.stdout
-    assert "Last runs" in html and "Healthy" in html
+    assert "Last runs" in html and "Tandem login refused" in html and "Healthy" not in html   # the last run failed
     assert html.count('class="badge ok">ok<') == 1
     assert html.count('class="badge bad">failed<') == 1
     assert "refused the e-mail address or password" in html

@@ -137,7 +137,8 @@ def test_a_restarted_app_with_nightscout_failing_says_never_after_one_request(we
     before = web_env.ns.request_count
     health = client.get("/health")
     assert health.status_code == 503
-    assert health.get_json() == {"status": "never", "last_success": None, "data_age_seconds": None}
+    assert health.get_json() == {"status": "never", "last_success": None, "data_age_seconds": None,
+                                 "data_stale": False}
     assert web_env.ns.request_count - before == 1          # no retries: the page never waits long
     assert "No sync yet" in client.get("/").get_data(as_text=True)
     assert web_env.ns.request_count - before == 1          # the failure is cached for a minute

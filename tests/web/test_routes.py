@@ -291,7 +291,8 @@ def test_health_never_ok_stale(web_env):
     client = app.test_client()
     never = client.get("/health")
     assert never.status_code == 503
-    assert never.get_json() == {"status": "never", "last_success": None, "data_age_seconds": None}
+    assert never.get_json() == {"status": "never", "last_success": None, "data_age_seconds": None,
+                                "data_stale": False}
     assert client.get("/update", query_string={"features": "BOLUS"}, headers=BEARER).status_code == 200
     ok = client.get("/health")
     assert ok.status_code == 200

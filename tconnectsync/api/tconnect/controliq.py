@@ -52,6 +52,10 @@ class ControlIQApi:
                          [("startDate", tandem_date(start)), ("endDate", tandem_date(end))],
                          "Control:IQ summary")
 
+    def pump_features(self):
+        """The account's pumps as Control:IQ knows them: ``[{"serialNumber", "features"}]``."""
+        return self._get("tconnect/controliq/api/pumpfeatures/users/{guid}", [], "Control:IQ pumpfeatures")
+
     def therapy_events(self, start, end):
         return self._get("tconnect/therapyevents/api/TherapyEvents/%s/%s/false"
                          % (tandem_date(start), tandem_date(end)),

@@ -121,6 +121,9 @@ class Handler(http.server.BaseHTTPRequestHandler):
             predicate = fake._fail_when
         if injected is None and predicate is not None:
             outcome = predicate(self.command, path, urllib.parse.unquote(raw_query))
+            if outcome == "drop":               # the connection closes without an answer
+                self._drop_connection()
+                return
             if outcome is not None:
                 status, body = outcome if isinstance(outcome, tuple) else (outcome, DEFAULT)
                 injected = (status, body, {})

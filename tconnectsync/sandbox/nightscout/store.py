@@ -136,7 +136,8 @@ class FakeNightscout:
                 self._fail_queue.append((status, body, dict(headers or {})))
 
     def fail_when(self, predicate):
-        """``predicate(method, path, query)`` -> a status, (status, body), or None to serve normally.
+        """``predicate(method, path, query)`` -> a status, (status, body), "drop" (close the
+        connection without an answer), or None to serve normally.
 
         ``path`` is the URL path (prefix removed), ``query`` the decoded query string.
         ``fail_when(None)`` clears it.
