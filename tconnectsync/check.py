@@ -45,7 +45,7 @@ def header(c, config, window, now, out):
     path = config.status_file or str(status_file.default_path())
     daemon = status_file.read(path)
     if daemon:
-        from .web.health import outcome_sentence       # the words of /health and the status page
+        from .outcome import outcome_sentence       # the words of /health and the status page
         c.info("auto-update status file %s: state %s, last poll %s, last successful sync %s%s; %s" % (
             path, daemon.get("state", "?"), daemon.get("last_poll") or "never", daemon.get("last_success") or "never",
             ("; last error %s: %s" % (daemon["last_error"].get("time"), logs.redact(str(daemon["last_error"].get("message")))))

@@ -23,6 +23,7 @@ import time
 from .. import __version__, status as status_file, timeutil
 from ..errors import LoginThrottled
 from ..errors import LoginError, RateLimited, TconnectsyncError
+from ..outcome import problem_of          # the words /health, the page and --check-login use too
 from .engine import Stopped, sync_once
 from .window import days_since, last_days, today_in
 
@@ -235,7 +236,6 @@ class AutoUpdate:
         if isinstance(exc, LoginThrottled):
             delay = max(delay, 600)
         message = str(exc) if isinstance(exc, TconnectsyncError) else "unexpected %s" % type(exc).__name__
-        from ..web.health import problem_of      # the words /health and the page use too
         self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": message, "problem": problem_of(exc)}
         logger.warning("Sync failed (%d in a row): %s; next try in %d s", self.failures, message.rstrip("."), delay)
         return delay
@@ -257,7 +257,6 @@ class AutoUpdate:
         self.status["counts"]["failures"] += 1
         self.status["state"] = "credentials-refused"
         delay = min(CREDENTIALS_MAX_BACKOFF_S, CREDENTIALS_FIRST_BACKOFF_S * (2 ** (self.credential_failures - 1)))
-        from ..web.health import problem_of
         self.status["last_error"] = {"time": self._iso(self.clock.now()), "message": str(exc), "problem": problem_of(exc)}
         logger.error("%s Still running; the next login attempt is in %d minutes.", exc, delay // 60)
         limiter = self.limiter or getattr(getattr(self.clients.source, "api", None), "limiter", None)

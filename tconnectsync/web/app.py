@@ -15,7 +15,7 @@ import time
 
 from flask import Flask, jsonify, render_template, request
 
-from .. import logs, status
+from .. import logs, outcome, status
 from ..config import load_config
 from ..errors import ConfigError, TconnectsyncError
 from . import health as health_module
@@ -151,7 +151,7 @@ class WebState:
         if source:
             body["last_success_from"] = source
         # The last run decides first: a failed run is "failing" (503) until a run succeeds.
-        failed, problem, message = health_module.last_run(state)
+        failed, problem, message = outcome.last_run(state)
         if failed:
             body["status"] = "failing"
             body["problem"] = problem

@@ -15,70 +15,17 @@ import re
 import sys
 
 from .. import status, timeutil
+from ..outcome import last_run, outcome_sentence
 
 UTC = dt.timezone.utc
 DEFAULT_DATA_MAX_AGE_MINS = 120         # TCONNECTSYNC_HEALTH_DATA_MAX_AGE_MINS: pump data older is a warning
 SERIAL = re.compile(r"(?<![\d.:-])\d{6,12}(?!\d|[.:-]\d)")   # a pump serial in a sentence (not a date or time)
 
 
-def problem_of(exc):
-    """The few words a badge shows for what stopped a run (the same words everywhere: /health,
-    the page, the daemon's status file, --check-login)."""
-    from ..errors import (LoginError, LoginThrottled, NightscoutAuthError, NightscoutError, RateLimited, TandemError,
-                          TandemFormatError, TransientError, ConfigError)
-    cause = getattr(exc, "__cause__", None)
-    if not isinstance(exc, (LoginError, LoginThrottled, NightscoutAuthError, ConfigError)) and cause is not None:
-        if isinstance(cause, (NightscoutAuthError, NightscoutError, TransientError)):
-            exc = cause
-    if isinstance(exc, NightscoutAuthError):
-        return "Nightscout refused the secret"
-    if isinstance(exc, LoginThrottled):
-        return "Tandem logins paused"
-    if isinstance(exc, LoginError):
-        return "Tandem login refused"
-    if isinstance(exc, ConfigError):
-        return "a setting needs fixing"
-    if isinstance(exc, RateLimited):
-        return "%s asked us to slow down" % (exc.remote or "a remote")
-    if isinstance(exc, TransientError):
-        return "%s did not answer" % (exc.remote or "a remote")
-    if isinstance(exc, NightscoutError):
-        return "Nightscout refused a write"
-    if isinstance(exc, (TandemError, TandemFormatError)):
-        return "Tandem answered something unusable"
-    return "the last sync failed"
-
-
-def summary_problem(summary):
-    """``problem_of`` for a finished run with failed days: the newest failure's cause."""
-    errors = [f.error for f in summary.failures if f.error is not None]
-    return problem_of(errors[-1]) if errors else "some days could not be synced"
-
-
 def hide_serials(text):
     """``text`` with anything that looks like a pump serial replaced by ``***`` (for visitors
     without the app's secret)."""
     return SERIAL.sub("***", text) if text else text
-
-
-def last_run(state):
-    """(failed, problem, message) of the last run the status file records: failed when a run
-    failed since the last success (``consecutive_failures``)."""
-    failures = int(state.get("consecutive_failures") or 0)
-    error = state.get("last_error") if isinstance(state.get("last_error"), dict) else {}
-    failed = failures > 0 or state.get("state") == "credentials-refused"
-    problem = error.get("problem") or ("the last sync failed" if failed else None)
-    return failed, (problem if failed else None), (error.get("message") if failed else None)
-
-
-def outcome_sentence(state):
-    """One line for people: how the last run ended, in the words /health and the badge use."""
-    failed, problem, message = last_run(state)
-    if failed:
-        return "last run failed: %s (%s)" % (problem, message or "no details recorded")
-    if state.get("last_success"):
-        return "last run ok (last successful sync %s)" % state["last_success"]
-    return "no run recorded yet"
 
 
 def parse(text):

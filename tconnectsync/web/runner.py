@@ -23,7 +23,7 @@ import time
 from .. import __version__, logs, status, timeutil
 from ..config import load_config
 from ..errors import LoginError, TconnectsyncError
-from . import health as health_module
+from .. import outcome
 from .settings import MAX_DAYS, features_for
 
 logger = logging.getLogger(__name__)
@@ -316,20 +316,20 @@ class Runner:
                 ranges = ", ".join("%s..%s" % r for r in summary.failed_ranges())
                 reasons = sorted({f.reason for f in summary.failures})
                 record["state"] = "failed"
-                record["problem"] = health_module.summary_problem(summary)
+                record["problem"] = outcome.summary_problem(summary)
                 record["error"] = scrub("Some days could not be synced (%s: %s); the next run tries them again."
                                         % (ranges, "; ".join(reasons)))
                 logger.error("Run %s: %s", record["id"], record["error"])
         except TconnectsyncError as exc:
             record["state"] = "failed"
-            record["problem"] = health_module.problem_of(exc)
+            record["problem"] = outcome.problem_of(exc)
             record["error"] = scrub(str(exc))
             if isinstance(exc, LoginError):
                 self._refused_at = self._refused_at or time.monotonic()
             logger.error("Run %s failed: %s", record["id"], record["error"])
         except Exception as exc:  # noqa: BLE001 - a bug: one sentence here, the traceback in the server log
             record["state"] = "failed"
-            record["problem"] = health_module.problem_of(exc)
+            record["problem"] = outcome.problem_of(exc)
             record["error"] = ("Stopped on an unexpected error (%s); the server log has the details: "
                                "please report it." % type(exc).__name__)
             logger.exception("Run %s: unexpected error", record["id"])
