@@ -15,8 +15,8 @@ from typing import Optional
 
 from ... import timeutil
 from ...errors import ConfigError, TandemError, TandemFormatError
-from ...http import HttpClient, StatusErrors, join_url
-from ..common import BROWSER_UA, LoginLimiter
+from ...http import BROWSER_UA, HttpClient, StatusErrors, join_url
+from ..common import LoginLimiter
 from .auth import NAME, SourceAuth, ago, json_object
 from .regions import REGIONS
 
