@@ -234,3 +234,32 @@ def test_legacy_features_refused_on_legacy(source_env):
     env = source_env(dt.date(2025, 3, 4), dt.date(2025, 3, 4))
     result = env.run("--features", "PROFILES", extra={"TCONNECT_API": "legacy", "PUMP_SERIAL_NUMBER": "11111111"})
     assert result.returncode == 2 and "PROFILES" in result.stderr
+
+
+def test_upstream_feature_names_are_mapped_with_one_warning_each(source_env):
+    start = end = dt.date(2025, 3, 4)
+    env = source_env(start, end)
+    ours = env.run("--start-date", str(start), "--end-date", str(end), "--features", "BOLUS", "PUMP_EVENTS")
+    assert ours.returncode == 0, ours.output
+    expected = sorted((d["identifier"], d["eventType"]) for d in env.ns.treatments())
+    assert {e for _, e in expected} >= {"Combo Bolus", "Exercise"}
+    env.ns.clear()
+    result = env.run("--start-date", str(start), "--end-date", str(end), "--features", "BOLUS_BG",
+                     "PUMP_EVENTS_BASAL_SUSPENSION", "DEVICE_STATUS")
+    assert result.returncode == 0, result.output
+    assert sorted((d["identifier"], d["eventType"]) for d in env.ns.treatments()) == expected
+    warnings = [line for line in result.stderr.splitlines() if "upstream tconnectsync's name" in line]
+    assert len(warnings) == 3
+    assert any("BOLUS_BG" in w and "BOLUS uploads the BG" in w for w in warnings)
+    assert any("PUMP_EVENTS_BASAL_SUSPENSION" in w and "PUMP_EVENTS" in w for w in warnings)
+    assert any("DEVICE_STATUS" in w and "ignored" in w for w in warnings)
+    assert "usage:" not in result.stderr
+
+
+def test_only_an_ignored_feature_syncs_the_defaults(source_env):
+    start = end = dt.date(2025, 3, 4)
+    env = source_env(start, end)
+    result = env.run("--start-date", str(start), "--end-date", str(end), "--features", "DEVICE_STATUS")
+    assert result.returncode == 0, result.output
+    assert "syncing the defaults, BASAL BOLUS IOB PUMP_EVENTS" in result.stderr
+    assert {d["eventType"] for d in env.ns.treatments()} >= {"Temp Basal", "Combo Bolus"}
