@@ -198,6 +198,7 @@ class AutoUpdate:
         self.status["counts"]["created"] += created
         self.status["counts"]["updated"] += updated
         self.status["last_summary"] = summary.totals()
+        self.status["pumps"] = status_file.pumps_of(self.clients.source)
         if not summary.ok:
             message = "some days could not be synced: %s" % "; ".join("%s..%s" % r for r in summary.failed_ranges())
             remotes = {getattr(f.error, "remote", None) for f in summary.failures}

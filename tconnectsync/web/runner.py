@@ -336,6 +336,7 @@ class Runner:
             record["finished"] = iso(finished)
             record["duration_s"] = round(time.monotonic() - t0, 2)
             newest = watch.newest if watch else None
+            record["pumps"] = status.pumps_of(watch) if watch else None
             if newest is not None:
                 record["last_data"] = iso(newest)
             record["log"] = [scrub(line) for line in handler.result()]
@@ -398,6 +399,8 @@ class Runner:
             state["consecutive_failures"] = int(state.get("consecutive_failures") or 0) + 1
         if summary is not None:
             state["last_summary"] = summary.totals()
+        if record.get("pumps"):
+            state["pumps"] = record["pumps"]
         status.write(self.web.status_path, state)
 
 
