@@ -323,3 +323,20 @@ def test_check_login_names_each_pump_and_its_days(source_env):
     assert chosen.returncode == 0, chosen.output
     assert "pumps synced" in chosen.stdout and "%s (t:slim X2) 2025-03-01..2025-03-03 (PUMP_SERIAL_NUMBER" % OLD_SERIAL \
         in chosen.stdout and "%s (t:slim X2) 2025-03-04" % NEW_SERIAL not in chosen.stdout.split("pumps synced")[1]
+
+
+def test_a_backfill_of_the_old_pumps_days_asks_only_the_old_pump(source_env):
+    from tconnectsync.sandbox.tandemsource.swap import OLD_SERIAL, swapped_pumps
+    start, swap, end = dt.date(2025, 3, 1), dt.date(2025, 3, 4), dt.date(2025, 3, 6)
+    old, new = swapped_pumps(start, swap, end)
+    env = source_env(start, end, pumps=[old, new])
+    result = env.run("--start-date", "2025-03-01", "--end-date", "2025-03-02", "--features", "BOLUS", "PROFILES",
+                     extra={"TCONNECTSYNC_CHUNK_DAYS": "1"})
+    assert result.returncode == 0, result.output
+    logs = [r.path for r in env.tandem.request_log if "pump-logs" in r.path]
+    assert logs and all(old.assignment_id in p for p in logs)
+    assert not any(new.assignment_id in p for p in logs)
+    boluses = [d for d in env.ns.treatments() if d["eventType"] == "Combo Bolus"]
+    assert len(boluses) == len([b for b in old.scenario.truth_boluses(start, dt.date(2025, 3, 2)) if b.delivered])
+    assert len(env.ns.profiles()) == 1                  # the pump in use's profile, as with one pump
+    assert OLD_SERIAL in result.stderr
