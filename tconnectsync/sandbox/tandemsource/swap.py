@@ -7,7 +7,6 @@ both with their ``availableDataRange``, the new one last active.
 """
 import datetime as dt
 
-from ... import timeutil
 from ..scenario import make_scenario
 from .sandbox import SandboxPump
 
@@ -22,7 +21,7 @@ def swapped_pumps(start, swap, end, tz_name="America/New_York", old_serial=OLD_S
         raise ValueError("the swap day must be after the first day and not after the last")
     old_last = swap - dt.timedelta(days=1)
     old = make_scenario(start, old_last, tz_name=tz_name, seed=kw.pop("old_seed", 7), serial=old_serial, **kw)
-    old.set_cutoff(timeutil.day_bounds_utc(old_last, timeutil.get_zone(tz_name))[1])
+    old.set_cutoff(dt.datetime.fromtimestamp(old.day_bounds(old_last)[1], dt.timezone.utc))
     new = make_scenario(swap, end, tz_name=tz_name, seed=kw.pop("new_seed", 1), serial=new_serial, cutoff=cutoff,
                         **kw)
     return [SandboxPump(old, model=old_model), SandboxPump(new, model=new_model)]
