@@ -89,23 +89,32 @@ def tandemsource_checks(c, config, clients, window):
         listed = api.pumps()
         if not listed:
             raise TconnectsyncError("the account has no pumps: upload the pump once with the Tandem Source app")
-        return "; ".join("%s, %s" % (p.describe(), api.last_seen(p)) for p in listed)
+        return "; ".join("%s, %s, data %s" % (p.describe(), api.last_seen(p), p.describe_range()) for p in listed)
 
     def pump():
-        chosen = clients.source.pump
-        state["pump"] = chosen
-        return "%s%s" % (chosen.describe(), " (PUMP_SERIAL_NUMBER=%s)" % config.pump_serial if config.pump_serial else
-                         " (PUMP_SERIAL_NUMBER not set: the most recently active pump)")
+        synced = clients.source.pumps
+        state["pumps"] = synced
+        return "%s%s" % ("; ".join("%s %s" % (p.describe(), p.describe_range()) for p in synced),
+                         " (PUMP_SERIAL_NUMBER=%s)" % config.pump_serial if config.pump_serial else
+                         " (PUMP_SERIAL_NUMBER not set: %s)" % ("each for the days it has data" if len(synced) > 1
+                                                                else "the most recently active pump"))
 
     def events():
-        data = api.pump_logs(state["pump"], start, end)
-        records, warnings = parse_pump_logs(data.events, config.tz, clock_changes=data.clock_changes)
-        newest = max((r.time for r in records), default=None)
-        return "%d events%s%s" % (len(records), (", %d unreadable" % len(warnings)) if warnings else "",
-                                  ("; newest %s" % newest.astimezone(config.tz).strftime("%Y-%m-%d %H:%M")) if newest else "")
+        synced = state["pumps"]
+        asked = [p for p in synced[:-1] if p.has_data_for(start, end)] + [synced[-1]]
+        out = []
+        for p in asked:
+            data = api.pump_logs(p, start, end)
+            records, warnings = parse_pump_logs(data.events, config.tz, clock_changes=data.clock_changes)
+            newest = max((r.time for r in records), default=None)
+            out.append("%s%d events%s%s" % ("%s: " % p.serial if len(asked) > 1 else "", len(records),
+                                            (", %d unreadable" % len(warnings)) if warnings else "",
+                                            ("; newest %s" % newest.astimezone(config.tz).strftime("%Y-%m-%d %H:%M"))
+                                            if newest else ""))
+        return "; ".join(out)
 
     c.check(login, log_in)
     c.check("pumps on the account", pumps, needs=(login,))
-    c.check("pump chosen", pump, needs=(login,))
-    c.check("pump events", events, needs=(login, "pump chosen"),
+    c.check("pumps synced", pump, needs=(login,))
+    c.check("pump events", events, needs=(login, "pumps synced"),
             skipped=SKIPPED_LOGIN if login not in c.passed else "skipped: no pump chosen")

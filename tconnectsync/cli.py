@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import __version__, logs
-from .config import FEATURES, check_features, default_features, load_config
+from .config import ACCEPTED_FEATURES, FEATURES, check_features, default_features, load_config
 from .errors import ConfigError, TconnectsyncError
 from .sync.report import exit_code_for, format_summary, summary_dict
 from .sync.window import DEFAULT_DAYS, last_days, today_in
@@ -69,10 +69,11 @@ def build_parser():
     p.add_argument("--end-date", type=_date, help="last pump-local day of a backfill (YYYY-MM-DD, inclusive)")
     p.add_argument("--allow-long-range", action="store_true",
                    help="with TCONNECT_API=legacy: allow --start-date/--end-date to span more than 3 years")
-    p.add_argument("--features", nargs="+", choices=FEATURES, default=None, metavar="FEATURE",
+    p.add_argument("--features", nargs="+", choices=ACCEPTED_FEATURES, default=None, metavar="FEATURE",
                    help="what to sync: %s (default with Tandem Source: %s; with legacy t:connect: %s). "
                         "PROFILES, CGM and CGM_ALERTS need Tandem Source. IOB comes from the pump's own "
-                        "IOB events with Tandem Source, when it logs them"
+                        "IOB events with Tandem Source, when it logs them. Upstream's PUMP_EVENTS_BASAL_SUSPENSION, "
+                        "BOLUS_BG and DEVICE_STATUS are accepted, with a warning saying what is synced instead"
                         % (" ".join(FEATURES), " ".join(default_features("source")), " ".join(default_features("legacy"))))
     p.add_argument("--api", choices=("source", "legacy"), default=None,
                    help="the Tandem API: source (Tandem Source, the default) or legacy (t:connect) (TCONNECT_API)")

@@ -44,8 +44,41 @@ def default_features(api):
     return API_DEFAULT_FEATURES.get(api, DEFAULT_FEATURES)
 
 
+# Feature names of upstream tconnectsync, which users copy from the settings they used before: each
+# is accepted wherever a feature is, mapped to ours (None: ignored), with one warning saying what we
+# do instead; never a usage error.
+FEATURE_ALIASES = {
+    "PUMP_EVENTS_BASAL_SUSPENSION": ("PUMP_EVENTS", "PUMP_EVENTS uploads the basal suspensions, so it is "
+                                                    "synced instead"),
+    "BOLUS_BG": ("BOLUS", "BOLUS uploads the BG each bolus used, so it is synced instead"),
+    "DEVICE_STATUS": (None, "tconnectsync does not upload the pump's status (Nightscout devicestatus) yet, "
+                            "so it is ignored"),
+}
+ACCEPTED_FEATURES = tuple(FEATURES) + tuple(FEATURE_ALIASES)
+
+
+def resolve_features(api, features):
+    """``features`` with upstream's names (``FEATURE_ALIASES``) replaced by ours, one warning each,
+    in order and without repeats; the API's defaults when nothing is left."""
+    out = []
+    for name in features:
+        if name in FEATURE_ALIASES:
+            ours, instead = FEATURE_ALIASES[name]
+            logger.warning("Feature %s is upstream tconnectsync's name: %s.", name, instead)
+            name = ours
+        if name is not None and name not in out:
+            out.append(name)
+    if features and not out:
+        logger.warning("No feature left to sync after that: syncing the defaults, %s.",
+                       " ".join(default_features(api)))
+        out = list(default_features(api))
+    return tuple(out)
+
+
 def check_features(api, features):
-    """Raise ConfigError naming a feature the chosen Tandem API cannot sync."""
+    """Upstream's feature names mapped to ours (``resolve_features``); raise ConfigError naming a
+    feature the chosen Tandem API cannot sync."""
+    features = resolve_features(api, features)
     unsupported = [f for f in features if f not in API_FEATURES.get(api, ())]
     if unsupported:
         raise ConfigError("%s can't be synced with TCONNECT_API=%s (it offers %s); use TCONNECT_API=source "

@@ -9,6 +9,13 @@ declares its remote's error vocabulary once as ``StatusErrors``, and a status th
 becomes that typed error here. Log lines name the method, host and path only: never query
 strings, headers or bodies, so no secret reaches a log.
 
+Proxies: ``HTTPS_PROXY`` / ``HTTP_PROXY`` / ``ALL_PROXY`` / ``NO_PROXY`` (upper or lower case) are
+honoured as requests, pip and curl read them, resolved for each request from the environment of
+that moment (no module reads the environment at import time). The session's ``trust_env`` stays
+False, so nothing else is taken from the environment: in particular never ``.netrc`` credentials,
+which requests would otherwise send to any host listed there. A proxy is named in messages by host
+and port only, never with its user or password.
+
 A hand-written loop instead of urllib3's ``Retry``: the sleep must be injectable (tests and the
 daemon's clock), a 429 whose Retry-After is long must surface as ``RateLimited`` instead of
 blocking, and each failed attempt is logged in our words.
@@ -24,6 +31,13 @@ import requests
 from .errors import RateLimited, TransientError
 
 logger = logging.getLogger(__name__)
+
+# The request shape Tandem's services accept, in this one place: these match what works against the
+# real services (the Source web app's and t:connect website's browser, and the t:connect Android
+# app); Tandem's firewall has answered 403 to other agents. No other module spells a User-Agent.
+BROWSER_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+              "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
+ANDROID_UA = "Dalvik/2.1.0 (Linux; U; Android 12; Pixel 4a Build/SP2A.220305.012)"
 
 DEFAULT_TIMEOUT = (10, 60)           # connect, read (seconds)
 TRANSIENT_STATUSES = frozenset({500, 502, 503, 504})
@@ -74,6 +88,24 @@ def describe(url):
     return host + parts.path
 
 
+def environ_proxies(url):
+    """The proxies for ``url`` from the environment as requests/curl read it (``HTTPS_PROXY``,
+    ``HTTP_PROXY``, ``ALL_PROXY``, ``NO_PROXY`` with host, domain-suffix and CIDR entries, lower
+    case first): ``{}`` when none applies or NO_PROXY names the host."""
+    found = requests.utils.get_environ_proxies(url, no_proxy=None)
+    return {scheme: proxy for scheme, proxy in found.items() if scheme != "no" and proxy}
+
+
+def describe_proxy(proxy_url):
+    """``host:port`` of a proxy URL: never its user or password."""
+    parts = urllib.parse.urlsplit(proxy_url if "://" in proxy_url else "http://" + proxy_url)
+    try:
+        port = parts.port
+    except ValueError:
+        port = None
+    return "%s%s" % (parts.hostname or "?", ":%d" % port if port else "")
+
+
 def retry_after_seconds(response):
     value = response.headers.get("Retry-After")
     if not value:
@@ -106,7 +138,7 @@ class HttpClient:
         self.rng = rng or random.Random()
         self.session = requests.Session()
         self.session.verify = verify
-        self.session.trust_env = False        # no proxies or .netrc credentials picked up silently
+        self.session.trust_env = False        # no .netrc credentials; proxies: see environ_proxies
         if headers:
             self.session.headers.update(headers)
         self.request_count = 0
@@ -153,11 +185,19 @@ class HttpClient:
             kwargs = dict(kwargs, timeout=self.timeout)         # never without a timeout
         attempts = self.attempts if retry else 1
         where = describe(url)
+        if kwargs.get("proxies") is None:
+            kwargs = dict(kwargs, proxies=environ_proxies(url))
         last_problem = None
         for attempt in range(attempts):
             self.request_count += 1
             try:
                 response = self.session.request(method, url, **kwargs)
+            except requests.exceptions.ProxyError:
+                scheme = urllib.parse.urlsplit(url).scheme
+                proxy = kwargs["proxies"].get(scheme) or kwargs["proxies"].get("all") or ""
+                last_problem = "could not be reached through the proxy %s (check HTTPS_PROXY/HTTP_PROXY, " \
+                               "or name the host in NO_PROXY)" % describe_proxy(proxy)
+                retry_after = None
             except requests.exceptions.Timeout:
                 last_problem = "did not answer within %s seconds" % (kwargs["timeout"],)
                 retry_after = None

@@ -19,6 +19,7 @@ import time
 from .errors import NightscoutAuthError, NightscoutError, TransientError
 from .http import HttpClient, join_url
 from .nightscout_form import _json_default, _parse_instant, iso_utc, normalize_for_compare  # noqa: F401 - public here too
+from .nightscout_form import DATE_FIELDS, date_form, dates_in_form
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +70,10 @@ class NightscoutClient:
         if self._secret_hash:
             headers["api-secret"] = self._secret_hash
         data = None
+        if params:                  # every date in one form (nightscout_form.DATE_FIELDS)
+            params = [(k, date_form(v)) if _date_filter(k) else (k, v) for k, v in params]
         if body is not None:
+            body = dates_in_form(body)
             data = json.dumps(body, default=_json_default, allow_nan=False,
                               separators=(",", ":")).encode("utf-8")
             headers["Content-Type"] = "application/json"
@@ -369,6 +373,11 @@ class NightscoutClient:
         if not isinstance(doc.get("_id"), str) or not _OBJECT_ID.match(doc["_id"]):
             raise ValueError("update_profile needs a document with a 24-hex _id")
         self._call("PUT", "api/v1/profile", what, body=doc)
+
+
+def _date_filter(key):
+    """Whether a query parameter filters on a date field: ``find[created_at][$gte]``."""
+    return key.startswith("find[") and key[5:].split("]", 1)[0] in DATE_FIELDS
 
 
 def _created(doc):

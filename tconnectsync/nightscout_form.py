@@ -14,6 +14,63 @@ _DROP_WHEN_EMPTY = ("carbs", "insulin", "percent", "relative", "notes", "preBolu
 _SERVER_FIELDS = ("_id", "utcOffset", "mills")
 
 
+# Every date we send to Nightscout, in a document or in a query, has one form: RFC 3339 with a
+# "T", seconds, optional fraction and an explicit zone ("Z" or "+HH:MM"): the pump's offset in
+# treatments' created_at and entries' dateString (Nightscout keeps it as utcOffset), "Z" elsewhere
+# (iso_utc). Both 0.12.8 and 15.0.7 parse it in documents and in find[...] queries. A space
+# instead of the "T" (e.g. "2026-09-18 00:04:20+00:00", Python's str() of a datetime) is accepted
+# in documents but not in queries: 0.12.8 answers HTTP 500 "Cannot parse ... as a valid ISO-8601
+# date" (a proxy in front makes it a 502), 15.0.7 answers null; the activity collection even
+# stores it verbatim. ``date_form`` rewrites such a value before it is sent.
+DATE_FIELDS = ("created_at", "startDate", "dateString", "sysTime", "eventTime")
+_SENT_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$")
+
+
+def is_sent_form(value):
+    """Whether ``value`` is a date string in the one form we send (see ``DATE_FIELDS``)."""
+    return isinstance(value, str) and bool(_SENT_DATE.match(value))
+
+
+def date_form(value):
+    """``value`` in the one form we send: a datetime (aware: ``iso_utc``) or a string that reads
+    as an instant with its zone, rewritten keeping its instant and offset; anything else (a
+    value Nightscout stored in another form, a naive time) is returned unchanged."""
+    if isinstance(value, dt.datetime):
+        return iso_utc(value) if value.tzinfo is not None else value
+    if not isinstance(value, str) or is_sent_form(value):
+        return value
+    text = value.strip().replace(" ", "T", 1)
+    if text.endswith(("z", "Z")):
+        text = text[:-1] + "+00:00"
+    if re.search(r"[+-]\d{4}$", text):
+        text = text[:-2] + ":" + text[-2:]
+    try:
+        moment = dt.datetime.fromisoformat(_iso_for_python(text))
+    except ValueError:
+        return value
+    if moment.tzinfo is None:
+        return value
+    out = moment.isoformat(timespec="milliseconds" if moment.microsecond else "seconds")
+    return out[:-6] + "Z" if out.endswith("+00:00") and value.rstrip().endswith(("Z", "z")) else out
+
+
+def _iso_for_python(text):
+    """fromisoformat of Python 3.10 wants 3 or 6 fraction digits."""
+    match = re.match(r"^(.*T\d{2}:\d{2}:\d{2})\.(\d+)(.*)$", text)
+    return text if not match else "%s.%s%s" % (match.group(1), match.group(2)[:6].ljust(6, "0"), match.group(3))
+
+
+def dates_in_form(body):
+    """A request body (a document or a list of them) with each top-level ``DATE_FIELDS`` value
+    in the one form we send (``date_form``); the documents are copied only when one changes."""
+    if isinstance(body, list):
+        return [dates_in_form(doc) for doc in body]
+    if not isinstance(body, dict):
+        return body
+    changed = {k: date_form(body[k]) for k in DATE_FIELDS if k in body and date_form(body[k]) is not body[k]}
+    return dict(body, **changed) if changed else body
+
+
 def iso_utc(moment):
     """An aware datetime as Nightscout writes instants: ``2026-11-20T10:00:00.000Z``."""
     if not isinstance(moment, dt.datetime) or moment.tzinfo is None or moment.utcoffset() is None:

@@ -6,7 +6,8 @@ Fields (all optional; times are UTC ISO strings):
   last_change, last_sync_started, last_success, last_data (newest pump record seen),
   last_error {time, message}, consecutive_failures, next_poll, state
   ("polling" | "syncing" | "backing-off" | "credentials-refused" | "stopped"),
-  counts {polls, syncs, failures, logins, created, updated}, last_summary {feature: counts}.
+  counts {polls, syncs, failures, logins, created, updated}, last_summary {feature: counts},
+  pumps [{serial, model, first_day, last_day}] (the pumps the last sync covered, Tandem Source).
 """
 import json
 import os
@@ -22,6 +23,13 @@ def default_path(environ=None):
     from .config import STATUS_FILE_NAME, state_file
     environ = os.environ if environ is None else environ
     return state_file(environ, "TCONNECTSYNC_STATUS_FILE", STATUS_FILE_NAME)
+
+
+def pumps_of(backend):
+    """The pumps ``backend`` synced and their days with data (``pumps`` above), or None when it
+    does not tell (the legacy backend)."""
+    synced = getattr(backend, "synced_pumps", None)
+    return list(synced()) if callable(synced) else None
 
 
 def read(path):

@@ -1,4 +1,4 @@
-"""What both Tandem backends share: the login limiter, the re-login rule and the browser's name.
+"""What both Tandem backends share: the login limiter, and the re-login rule.
 
 It stays beside the two backend packages (not inside one of them) because ``tconnect`` and
 ``tandemsource`` both log in to the same Tandem account and must count their logins together.
@@ -10,8 +10,6 @@ from ..errors import LoginThrottled
 
 logger = logging.getLogger(__name__)
 
-BROWSER_UA = ("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
-              "(KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36")
 RELOGIN_MARGIN_S = 300
 
 

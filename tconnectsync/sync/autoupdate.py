@@ -200,6 +200,7 @@ class AutoUpdate:
         self.status["counts"]["updated"] += updated
         self.status["last_summary"] = summary.totals()
         self.status["last_ignored"] = summary.ignored_dict()
+        self.status["pumps"] = status_file.pumps_of(self.clients.source)
         if not summary.ok:
             message = "some days could not be synced: %s" % "; ".join("%s..%s" % r for r in summary.failed_ranges())
             remotes = {getattr(f.error, "remote", None) for f in summary.failures}

@@ -87,6 +87,7 @@ def page_context(state, authorized=False, now=None):
             "outcome": label, "css": css, "window": " to ".join(r.get("window") or []),
             "counts": counts, "error": shown(r.get("error")), "log": r.get("log") if authorized else None,
             "log_lines": len(r.get("log") or []),
+            "pumps": _pumps(r.get("pumps")) if authorized else None,      # serials: like the log
         })
     return {
         "versions": versions(),
@@ -108,6 +109,12 @@ def page_context(state, authorized=False, now=None):
         "runs": runs,
         "now": local(now),
     }
+
+
+def _pumps(pumps):
+    """``22222222 (t:slim X2) 2025-03-01..2025-03-03; 11111111 ...``: the pumps a run synced."""
+    return "; ".join("%s (%s) %s..%s" % (p.get("serial"), p.get("model"), p.get("first_day") or "?",
+                                          p.get("last_day") or "?") for p in pumps or () if isinstance(p, dict))
 
 
 def versions():

@@ -340,6 +340,7 @@ class Runner:
             record["finished"] = iso(finished)
             record["duration_s"] = round(time.monotonic() - t0, 2)
             newest = watch.newest if watch else None
+            record["pumps"] = status.pumps_of(watch) if watch else None
             if newest is not None:
                 record["last_data"] = iso(newest)
             record["log"] = [scrub(line) for line in handler.result()]
@@ -404,6 +405,8 @@ class Runner:
         if summary is not None:
             state["last_summary"] = summary.totals()
             state["last_ignored"] = summary.ignored_dict()
+        if record.get("pumps"):
+            state["pumps"] = record["pumps"]
         status.write(self.web.status_path, state)
 
 

@@ -27,7 +27,7 @@ class WebSettings:
 
 
 def known_features():
-    return tuple(config_module.FEATURES)
+    return tuple(config_module.ACCEPTED_FEATURES)     # ours, and upstream's names (config.FEATURE_ALIASES)
 
 
 def parse_features(text, what="features"):

@@ -262,6 +262,20 @@ def test_logs_name_host_and_path_only(server, sleeps, caplog):
         assert secret not in text
 
 
-def test_a_session_does_not_pick_up_the_environment(monkeypatch, server, sleeps):
+def test_no_proxy_keeps_a_host_off_the_environments_proxy(monkeypatch, server, sleeps):
+    # the proxies themselves and .netrc: tests/api/test_proxy.py
     monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")          # would refuse the connection
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
     assert client(sleeps).request("GET", server.url).status_code == 200
+
+
+def test_one_place_spells_the_user_agents():
+    """The request shape that works with Tandem's services is defined once, in tconnectsync.http."""
+    import pathlib
+    import tconnectsync
+    from tconnectsync import http
+    root = pathlib.Path(tconnectsync.__file__).parent
+    spelled = [str(p.relative_to(root)) for p in root.rglob("*.py")
+               if "sandbox" not in p.parts and any(ua in p.read_text() for ua in ("Mozilla/", "Dalvik/"))]
+    assert spelled == ["http.py"]
+    assert http.BROWSER_UA.startswith("Mozilla/5.0") and http.ANDROID_UA.startswith("Dalvik/")

@@ -206,7 +206,8 @@ def test_check_login_source_shows_what_the_readme_promises(source_env, tmp_path)
     assert re.search(r"TIMEZONE_NAME=America/New_York: pump time now \S+ \S+ \(UTC-0[45]:00\)", out), out
     assert "window: %s..%s (2 days); Tandem API: Tandem Source, region US" % (START, START + dt.timedelta(days=1)) in out
     assert "ok    pumps on the account: 11111111 (t:slim X2)" in out
-    assert "ok    pump chosen: 11111111 (t:slim X2) (PUMP_SERIAL_NUMBER not set" in out
+    assert re.search(r"ok    pumps synced: 11111111 \(t:slim X2\) 2025-\d\d-\d\d\.\.2025-\d\d-\d\d "
+                     r"\(PUMP_SERIAL_NUMBER not set", out), out
     assert "info  Nightscout: %s" % env.ns.url.rstrip("/") in out
     assert "ok    Nightscout: version 15.0.7, secret accepted" in out
     assert "auto-update status file %s: state polling, last poll 2025-03-02T10:00:00Z" % path in out
@@ -220,7 +221,7 @@ def test_check_login_source_wrong_password_skips_what_needs_the_login(source_env
     assert result.returncode == 1
     out = result.stdout
     assert "FAIL  Tandem Source login" in out
-    for name in ("pumps on the account", "pump chosen", "pump events"):
+    for name in ("pumps on the account", "pumps synced", "pump events"):
         assert "skip  %s: skipped: login failed" % name in out
     assert out.count("FAIL") == 1 and "1 check failed." in out
     assert "ok    Nightscout: version 15.0.7" in out               # it does not need Tandem

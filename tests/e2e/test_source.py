@@ -246,3 +246,109 @@ def test_a_huge_backfill_is_clamped_to_the_pumps_data(source_env):
     assert boluses(env)
     head = result.stdout.splitlines()[0]
     assert head.startswith("Synced 2026-05-1") and "1900" not in head and "2099" not in head, head
+
+
+def test_upstream_feature_names_are_mapped_with_one_warning_each(source_env):
+    start = end = dt.date(2025, 3, 4)
+    env = source_env(start, end)
+    ours = env.run("--start-date", str(start), "--end-date", str(end), "--features", "BOLUS", "PUMP_EVENTS")
+    assert ours.returncode == 0, ours.output
+    expected = sorted((d["identifier"], d["eventType"]) for d in env.ns.treatments())
+    assert {e for _, e in expected} >= {"Combo Bolus", "Exercise"}
+    env.ns.clear()
+    result = env.run("--start-date", str(start), "--end-date", str(end), "--features", "BOLUS_BG",
+                     "PUMP_EVENTS_BASAL_SUSPENSION", "DEVICE_STATUS")
+    assert result.returncode == 0, result.output
+    assert sorted((d["identifier"], d["eventType"]) for d in env.ns.treatments()) == expected
+    warnings = [line for line in result.stderr.splitlines() if "upstream tconnectsync's name" in line]
+    assert len(warnings) == 3
+    assert any("BOLUS_BG" in w and "BOLUS uploads the BG" in w for w in warnings)
+    assert any("PUMP_EVENTS_BASAL_SUSPENSION" in w and "PUMP_EVENTS" in w for w in warnings)
+    assert any("DEVICE_STATUS" in w and "ignored" in w for w in warnings)
+    assert "usage:" not in result.stderr
+
+
+def test_only_an_ignored_feature_syncs_the_defaults(source_env):
+    start = end = dt.date(2025, 3, 4)
+    env = source_env(start, end)
+    result = env.run("--start-date", str(start), "--end-date", str(end), "--features", "DEVICE_STATUS")
+    assert result.returncode == 0, result.output
+    assert "syncing the defaults, BASAL BOLUS IOB PUMP_EVENTS" in result.stderr
+    assert {d["eventType"] for d in env.ns.treatments()} >= {"Temp Basal", "Combo Bolus"}
+
+
+def _by_pump(env):
+    return {(d["identifier"], d["eventType"], d["created_at"]) for d in env.ns.treatments()}
+
+
+def test_a_backfill_across_a_pump_swap_has_both_pumps_each_keyed_by_its_serial(source_env):
+    from tconnectsync.sandbox.tandemsource.swap import NEW_SERIAL, OLD_SERIAL, swapped_pumps
+    from tconnectsync.sync.documents import identifier
+    start, swap, end = dt.date(2025, 3, 1), dt.date(2025, 3, 4), dt.date(2025, 3, 6)
+    old, new = swapped_pumps(start, swap, end)
+    env = source_env(start, end, pumps=[old, new])
+    window = ("--start-date", str(start), "--end-date", str(end), "--features", "BASAL", "BOLUS", "PUMP_EVENTS")
+    alone = {}
+    for pump in (old, new):
+        result = env.run(*window, extra={"PUMP_SERIAL_NUMBER": pump.serial})
+        assert result.returncode == 0, result.output
+        alone[pump.serial] = _by_pump(env)
+        assert alone[pump.serial]
+        env.ns.clear()
+    assert not alone[OLD_SERIAL] & alone[NEW_SERIAL]
+    result = env.run(*window)
+    assert result.returncode == 0, result.output
+    assert "Syncing the 2 pumps" in result.stderr
+    assert "%s (t:slim X2) 2025-03-01..2025-03-03" % OLD_SERIAL in result.stderr
+    assert "%s (t:slim X2) 2025-03-04..2025-03-06" % NEW_SERIAL in result.stderr
+    both = _by_pump(env)
+    assert both == alone[OLD_SERIAL] | alone[NEW_SERIAL]
+    # every bolus of both pumps, each under its own pump's serial, on its own pump's days
+    swap_at = timeutil.day_bounds_utc(swap, env.tz)[0]
+    want = set()
+    for pump, days in ((old, (start, swap - dt.timedelta(days=1))), (new, (swap, end))):
+        for b in pump.scenario.truth_boluses(*days):
+            if (b.delivered or 0) + (b.extended_delivered or 0) > 0:
+                want.add((identifier(pump.serial, "bolus", b.request_id), pump.serial))
+    have = {(d["identifier"], OLD_SERIAL if timeutil.parse_iso_utc(d["created_at"]) < swap_at else NEW_SERIAL)
+            for d in env.ns.treatments() if d["eventType"] == "Combo Bolus"}
+    assert have == want and len(want) > 40
+    # with the serial set, only that pump's days
+    assert all(timeutil.parse_iso_utc(c) < swap_at for _, _, c in alone[OLD_SERIAL])
+    assert all(timeutil.parse_iso_utc(c) >= swap_at for _, _, c in alone[NEW_SERIAL])
+    before = len(writes(env))
+    again = env.run(*window)
+    assert again.returncode == 0, again.output
+    assert len(writes(env)) == before and _by_pump(env) == both
+
+
+def test_check_login_names_each_pump_and_its_days(source_env):
+    from tconnectsync.sandbox.tandemsource.swap import NEW_SERIAL, OLD_SERIAL, swapped_pumps
+    start, swap, end = dt.date(2025, 3, 1), dt.date(2025, 3, 4), dt.date(2025, 3, 6)
+    env = source_env(start, end, pumps=swapped_pumps(start, swap, end))
+    result = env.run("--check-login", "--start-date", str(start), "--end-date", str(end))
+    assert result.returncode == 0, result.output
+    assert "%s (t:slim X2) 2025-03-01..2025-03-03" % OLD_SERIAL in result.stdout
+    assert "%s (t:slim X2) 2025-03-04..2025-03-06" % NEW_SERIAL in result.stdout
+    chosen = env.run("--check-login", "--start-date", str(start), "--end-date", str(end),
+                     extra={"PUMP_SERIAL_NUMBER": OLD_SERIAL})
+    assert chosen.returncode == 0, chosen.output
+    assert "pumps synced" in chosen.stdout and "%s (t:slim X2) 2025-03-01..2025-03-03 (PUMP_SERIAL_NUMBER" % OLD_SERIAL \
+        in chosen.stdout and "%s (t:slim X2) 2025-03-04" % NEW_SERIAL not in chosen.stdout.split("pumps synced")[1]
+
+
+def test_a_backfill_of_the_old_pumps_days_asks_only_the_old_pump(source_env):
+    from tconnectsync.sandbox.tandemsource.swap import OLD_SERIAL, swapped_pumps
+    start, swap, end = dt.date(2025, 3, 1), dt.date(2025, 3, 4), dt.date(2025, 3, 6)
+    old, new = swapped_pumps(start, swap, end)
+    env = source_env(start, end, pumps=[old, new])
+    result = env.run("--start-date", "2025-03-01", "--end-date", "2025-03-02", "--features", "BOLUS", "PROFILES",
+                     extra={"TCONNECTSYNC_CHUNK_DAYS": "1"})
+    assert result.returncode == 0, result.output
+    logs = [r.path for r in env.tandem.request_log if "pump-logs" in r.path]
+    assert logs and all(old.assignment_id in p for p in logs)
+    assert not any(new.assignment_id in p for p in logs)
+    boluses = [d for d in env.ns.treatments() if d["eventType"] == "Combo Bolus"]
+    assert len(boluses) == len([b for b in old.scenario.truth_boluses(start, dt.date(2025, 3, 2)) if b.delivered])
+    assert len(env.ns.profiles()) == 1                  # the pump in use's profile, as with one pump
+    assert OLD_SERIAL in result.stderr

@@ -495,5 +495,7 @@ def test_tandem_source_update_check_and_page(source_web_env):
     assert check.status_code == 200, body(check)
     page = body(client.get("/"))
     assert "source" in page and "PUMP_EVENTS" in page
+    assert env.scenario.serial not in page                       # serials only for the app's secret
+    assert "pumps %s (t:slim X2) " % env.scenario.serial in body(client.get("/", headers=BEARER))
     for secret in (PASSWORD, NS_SECRET, APP_SECRET, EMAIL):
         assert secret not in text and secret not in page and secret not in body(check)

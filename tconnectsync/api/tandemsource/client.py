@@ -15,8 +15,8 @@ from typing import Optional
 
 from ... import timeutil
 from ...errors import ConfigError, TandemError, TandemFormatError
-from ...http import HttpClient, StatusErrors, join_url
-from ..common import BROWSER_UA, LoginLimiter
+from ...http import BROWSER_UA, HttpClient, StatusErrors, join_url
+from ..common import LoginLimiter
 from .auth import NAME, SourceAuth, ago, json_object
 from .regions import REGIONS
 
@@ -76,11 +76,29 @@ class SourcePump:
     model_name: str                        # as Tandem labels it
     last_event_local: Optional[dt.datetime]  # maxDateOfEvents: naive pump wall-clock time, None if never uploaded
     last_event: Optional[dt.datetime]      # the same as an aware UTC instant (read in TIMEZONE_NAME)
+    # availableDataRange: the pump-local days Tandem holds data for, (first, last) dates; None if
+    # never uploaded. The first is None when Tandem does not say (then: every day up to the last).
+    data_range: Optional[tuple] = None
     settings: Optional[dict] = dataclasses.field(default=None, repr=False, compare=False)
     raw: Optional[dict] = dataclasses.field(default=None, repr=False, compare=False)
 
     def describe(self):
         return "%s (%s)" % (self.serial, self.model)
+
+    def describe_range(self):
+        """``2025-03-01..2025-03-14`` (the days with data), or ``no data``."""
+        if self.data_range is None:
+            return "no data"
+        first, last = self.data_range
+        return "%s..%s" % (first or "?", last)
+
+    def has_data_for(self, start, end, open_ended=False):
+        """Whether Tandem holds data of this pump for a pump-local day in [start, end];
+        ``open_ended``: its data goes on after the range's end (the pump in use uploads more)."""
+        if self.data_range is None:
+            return open_ended
+        first, last = self.data_range
+        return (first is None or end >= first) and (open_ended or start <= last)
 
 
 @dataclasses.dataclass
@@ -179,8 +197,9 @@ class TandemSourceApi:
             local = _parse_local(entry.get("maxDateOfEvents"), "maxDateOfEvents")
             out.append(SourcePump(serial=entry["serialNumber"], assignment_id=entry["assignmentId"],
                                   model=model_label(entry), model_name=entry.get("modelName") or "",
-                                  last_event_local=local, last_event=self._utc(local), settings=entry.get("settings"),
-                                  raw=entry))
+                                  last_event_local=local, last_event=self._utc(local),
+                                  data_range=_data_range(entry.get("availableDataRange"), local),
+                                  settings=entry.get("settings"), raw=entry))
         return out
 
     def _utc(self, local):
@@ -191,12 +210,12 @@ class TandemSourceApi:
             return "never uploaded"
         return "last event %s ago" % ago(self.clock() - pump.last_event.timestamp())
 
-    def choose_pump(self, serial=None):
+    def choose_pump(self, serial=None, pumps=None):
         """The pump to sync: ``serial`` if given (None: PUMP_SERIAL_NUMBER), else the most recently
-        active pump, with a warning that names the others."""
+        active pump, with a warning that names the others. ``pumps``: the account's, if read."""
         if serial is None:
             serial = self.config.pump_serial
-        pumps = self.pumps()
+        pumps = self.pumps() if pumps is None else pumps
         if not pumps:
             raise TandemError("The Tandem Source account has no pumps; upload your pump once with the Tandem "
                               "Source app or website, then run tconnectsync again.")
@@ -223,6 +242,24 @@ class TandemSourceApi:
                            len(pumps), self.last_seen(pump),
                            "; ".join("%s, %s" % (p.describe(), self.last_seen(p)) for p in others))
         return pump
+
+    def pumps_to_sync(self, serial=None, pumps=None):
+        """The pumps a run syncs, the one in use last. With ``serial`` (None: PUMP_SERIAL_NUMBER)
+        that pump alone, as ``choose_pump``. Without: every pump on the account that has data
+        (``availableDataRange``), oldest data first, so the days of a pump replaced under
+        warranty come from the pump that logged them, each keyed by its own serial; the most
+        recently active pump alone when no pump tells its range."""
+        if serial is None:
+            serial = self.config.pump_serial
+        pumps = self.pumps() if pumps is None else pumps
+        if (serial or "").strip() or sum(1 for p in pumps if p.data_range is not None) < 2:
+            return [self.choose_pump(serial, pumps)]
+        with_data = sorted((p for p in pumps if p.data_range is not None),
+                           key=lambda p: (p.data_range[1], p.last_event_local or dt.datetime.min))
+        for p in pumps:
+            if p.data_range is None:
+                logger.info("Pump %s has no data on Tandem Source (%s): not synced", p.describe(), self.last_seen(p))
+        return with_data
 
     def pump_logs(self, pump, start_date, end_date, event_codes=None):
         """The pump's events for pump-local dates [start_date, end_date] (inclusive), fetched in
@@ -271,6 +308,19 @@ def _collect(into, events, where):
             raise TandemFormatError("A Tandem Source pump-logs event has no usable sequenceNumber; the API "
                                     "changed.") from None
         into.setdefault(key, ev)
+
+
+def _data_range(value, last_local):
+    """``availableDataRange`` {start, end} (naive pump-local) as (first date or None, last date);
+    None if the pump never uploaded. A missing end is maxDateOfEvents's day."""
+    if value is not None and not isinstance(value, dict):
+        raise TandemFormatError("Tandem Source's pumper has an unreadable availableDataRange (%r)." % (value,))
+    value = value or {}
+    first = _parse_local(value.get("start"), "availableDataRange.start")
+    last = _parse_local(value.get("end"), "availableDataRange.end") or last_local
+    if last is None:
+        return None
+    return (first.date() if first else None, last.date())
 
 
 def _parse_local(value, field):

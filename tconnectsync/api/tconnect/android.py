@@ -3,7 +3,7 @@ import logging
 import time
 
 from ...errors import AccountLocked, BadCredentials, TandemError, TandemFormatError
-from ...http import StatusErrors, join_url
+from ...http import ANDROID_UA, StatusErrors, join_url
 from ..common import relogin_at
 from .common import PasswordLogin, parse_expiry
 
@@ -13,7 +13,6 @@ logger = logging.getLogger(__name__)
 ANDROID_CLIENT_ID = "C2331CD6-D450-495E-9C19-67215230C85C"
 ANDROID_CLIENT_SECRET = "tz433KW5QDC9V7f!z6@^2o&Y6SGGYh"
 SCOPES = "cloud.account cloud.upload cloud.accepttcpp cloud.email cloud.password"
-ANDROID_UA = "Dalvik/2.1.0 (Linux; U; Android 12; Pixel 4a Build/SP2A.220305.012)"
 ERRORS = StatusErrors(default=lambda response, what: TandemError(
     "t:connect %s answered HTTP %d." % (what, response.status_code), response.status_code))
 

@@ -3,8 +3,7 @@ import logging
 import urllib.parse
 
 from ...errors import NoData, TandemError, TandemFormatError
-from ...http import StatusErrors, join_url
-from ..common import BROWSER_UA
+from ...http import BROWSER_UA, StatusErrors, join_url
 from .common import tandem_date
 
 logger = logging.getLogger(__name__)

@@ -6,8 +6,8 @@ import time
 import urllib.parse
 
 from ...errors import AccountLocked, BadCredentials, TandemError, TandemFormatError
-from ...http import StatusErrors, join_url
-from ..common import BROWSER_UA, relogin_at
+from ...http import BROWSER_UA, StatusErrors, join_url
+from ..common import relogin_at
 from .common import PasswordLogin, parse_expiry
 
 logger = logging.getLogger(__name__)

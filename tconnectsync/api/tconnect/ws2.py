@@ -2,8 +2,7 @@
 import logging
 
 from ...errors import TandemError
-from ...http import StatusErrors, join_url
-from ..common import BROWSER_UA
+from ...http import BROWSER_UA, StatusErrors, join_url
 from .common import tandem_date
 
 logger = logging.getLogger(__name__)
