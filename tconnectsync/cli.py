@@ -139,26 +139,26 @@ def checked_window(args, config, now=None):
 
 
 def clamp_to_pump(window, backend, tz):
-    """With Tandem Source: the window cut to the chosen pump's availableDataRange (one sentence
-    when that changes it). Other backends, or a pump that does not say: the window as is."""
+    """With Tandem Source: the window cut to the days the synced pumps have data for (their
+    ``availableDataRange``: with a replaced pump, from the old pump's first day to the new one's
+    last), with one sentence when that changes it. Other backends, or pumps that do not say:
+    the window as is."""
     from .errors import TandemError, TandemFormatError, TransientError
     from .sync import window as win
+    if getattr(backend, "name", "") != "tandemsource":
+        return window
     try:
-        pump = getattr(backend, "pump", None) if getattr(backend, "name", "") == "tandemsource" else None
+        pumps = list(backend.pumps)
     except (TransientError, TandemError, TandemFormatError) as exc:    # the run itself reports it
-        logger.debug("The pump's data range is unknown (%s): the window stays as given", exc)
+        logger.debug("The pumps' data range is unknown (%s): the window stays as given", exc)
         return window
-    raw = getattr(pump, "raw", None) or {}
-    span = raw.get("availableDataRange") if isinstance(raw, dict) else None
-    if not isinstance(span, dict):
+    ranges = [getattr(p, "data_range", None) for p in pumps]
+    if not ranges or any(r is None for r in ranges):
         return window
-
-    def day(value):
-        try:
-            return dt.datetime.fromisoformat(str(value)[:19]).date() if value else None
-        except ValueError:
-            return None
-    start, end, note = win.clamp_to_range(window[0], window[1], day(span.get("start")), day(span.get("end")))
+    firsts = [r[0] for r in ranges]
+    first = None if any(f is None for f in firsts) else min(firsts)
+    last = max(r[1] for r in ranges)
+    start, end, note = win.clamp_to_range(window[0], window[1], first, last, pumps=len(pumps))
     if note:
         logger.warning("%s", note)
     return start, end

@@ -51,15 +51,16 @@ def clamp_end(start, end, today):
     return start, today, ("--end-date %s is after today: syncing up to today, %s." % (end, today))
 
 
-def clamp_to_range(start, end, first, last):
+def clamp_to_range(start, end, first, last, pumps=1):
     """(start, end, sentence): [start, end] cut to the pump's available data [first, last]
     (dates; either may be None when Tandem does not say). The sentence says what changed."""
     new_start = max(start, first) if first else start
     new_end = min(end, max(last, new_start)) if last else end
     if (new_start, new_end) == (start, end):
         return start, end, None
-    return new_start, new_end, ("Tandem Source has this pump's data from %s to %s: syncing %s..%s instead of "
-                                "%s..%s." % (first or "?", last or "?", new_start, new_end, start, end))
+    whose = "this pump's" if pumps == 1 else "the %d pumps'" % pumps
+    return new_start, new_end, ("Tandem Source has %s data from %s to %s: syncing %s..%s instead of "
+                                "%s..%s." % (whose, first or "?", last or "?", new_start, new_end, start, end))
 
 
 def check_legacy_span(start, end, allowed=False):

@@ -352,3 +352,15 @@ def test_a_backfill_of_the_old_pumps_days_asks_only_the_old_pump(source_env):
     assert len(boluses) == len([b for b in old.scenario.truth_boluses(start, dt.date(2025, 3, 2)) if b.delivered])
     assert len(env.ns.profiles()) == 1                  # the pump in use's profile, as with one pump
     assert OLD_SERIAL in result.stderr
+
+
+def test_a_huge_backfill_across_a_pump_swap_keeps_the_old_pumps_days(source_env):
+    from tconnectsync.sandbox.tandemsource.swap import OLD_SERIAL, swapped_pumps
+    start, swap, end = dt.date(2025, 3, 1), dt.date(2025, 3, 4), dt.date(2025, 3, 6)
+    env = source_env(start, end, pumps=swapped_pumps(start, swap, end))
+    result = env.run("--start-date", "1900-01-01", "--end-date", "2099-12-31", "--features", "BOLUS")
+    assert result.returncode == 0, result.output
+    assert "Tandem Source has the 2 pumps' data from 2025-03-01" in result.stderr
+    swap_at = timeutil.day_bounds_utc(swap, env.tz)[0]
+    times = [timeutil.parse_iso_utc(d["created_at"]) for d in env.ns.treatments() if d["eventType"] == "Combo Bolus"]
+    assert any(t < swap_at for t in times) and any(t >= swap_at for t in times), OLD_SERIAL
