@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import __version__, logs
-from .config import FEATURES, check_features, default_features, load_config
+from .config import APIS, FEATURES, check_features, default_features, load_config
 from .errors import ConfigError, TconnectsyncError
 from .sync.report import exit_code_for, format_summary, summary_dict
 from .sync.window import DEFAULT_DAYS, last_days, today_in
@@ -72,7 +72,7 @@ def build_parser():
                         "PROFILES, CGM and CGM_ALERTS need Tandem Source. IOB comes from the pump's own "
                         "IOB events with Tandem Source, when it logs them"
                         % (" ".join(FEATURES), " ".join(default_features("source")), " ".join(default_features("legacy"))))
-    p.add_argument("--api", choices=("source", "legacy"), default=None,
+    p.add_argument("--api", choices=APIS, default=None,
                    help="the Tandem API: source (Tandem Source, the default) or legacy (t:connect) (TCONNECT_API)")
     p.add_argument("--region", choices=("US", "EU"), type=str.upper, default=None,
                    help="Tandem Source region (TCONNECT_REGION, default US)")
