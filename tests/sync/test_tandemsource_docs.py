@@ -5,6 +5,7 @@ import datetime as dt
 from tconnectsync import nightscout, timeutil
 from tconnectsync.parser.records import IobValue
 from tconnectsync.sync.documents import identifier
+from tconnectsync.sync import spanning
 from tconnectsync.sync.engine import plan_treatments
 from tconnectsync.sync.tandemsource_docs import source_documents
 from tconnectsync.sync.profiles import profile_store
@@ -22,17 +23,17 @@ def docs_of(result, feature=None):
 
 
 def partial_docs(result, stored=()):
-    """The documents the partials handler would write into a Nightscout holding ``stored``."""
+    """The documents the engine would write for the spanning records into a Nightscout holding ``stored``."""
     out = []
-    for p in result.partials:
-        doc = p.merge(p.find(list(stored)))
+    for p in result.spanning:
+        doc, _ = spanning.resolve(p, spanning.find(p.key, list(stored)))
         if doc is not None:
             out.append((p.feature, doc))
     return out
 
 
 def partials_of(result):
-    return list(result.partials)
+    return list(result.spanning)
 
 
 def by_event(docs, event_type):
