@@ -184,7 +184,8 @@ def mode_documents(changes, ctx):
                 else:
                     facts = dict(kind=kind, stop=ev.time, until=ctx.until, key=ev.key,
                                  by_timer=kind == "Exercise" and ev.action == 4 and bool(ev.exercise_stopped_by_timer))
-                    docs.append(Spanning("PUMP_EVENTS", ev.time, Key(event_type=kind, before=ev.time, running=RUNNING),
+                    docs.append(Spanning("PUMP_EVENTS", ev.time, Key(event_type=kind, before=ev.time, running=RUNNING,
+                                                                  closed_by=ev.key),
                                          Rule.CLOSE_MODE, facts=facts, group=("stop", ev.key),
                                          counted=not closed_here, missing=missing))
         else:
@@ -194,6 +195,7 @@ def mode_documents(changes, ctx):
         if start is not None:
             doc = _mode_doc(kind, start, None, ctx)
             if doc is not None:
+                ctx.open_at_end(start.time)             # still running where the data ends
                 docs.append(Spanning("PUMP_EVENTS", start.time, Key(identifier=doc["identifier"]), Rule.KEEP_CLOSED,
                                      doc=doc))
     return [d for d in docs if d is not None]

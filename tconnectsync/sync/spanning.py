@@ -38,11 +38,13 @@ class Rule(enum.Enum):
 class Key:
     """How to find the stored document: the one with ``identifier``; or (``event_type`` and
     ``before``) the newest of ours of that type that started before, running (reason ending
-    with ``running``) if that is set; or, ``covering``, another of that type spanning ``before``."""
+    with ``running``) if that is set, or already closed by event ``closed_by`` (its
+    pump_event_id lists it); or, ``covering``, another of that type spanning ``before``."""
     identifier: Optional[str] = None
     event_type: Optional[str] = None
     before: Optional[dt.datetime] = None
     running: Optional[str] = None
+    closed_by: Optional[str] = None
     covering: bool = False
 
 
@@ -87,9 +89,14 @@ def find(key, stored):
     if key.identifier is not None:
         return next((d for d in stored if d.get("identifier") == key.identifier), None)
     candidates = [d for d in stored if d.get("eventType") == key.event_type and d.get("identifier")
-                  and (key.running is None or str(d.get("reason", "")).endswith(key.running))
+                  and (key.running is None or str(d.get("reason", "")).endswith(key.running)
+                       or (key.closed_by is not None and key.closed_by in _event_ids(d)))
                   and instant(d) is not None and instant(d) < key.before]
     return max(candidates, key=instant, default=None)
+
+
+def _event_ids(doc):
+    return [x for x in str(doc.get("pump_event_id") or "").split(",") if x]
 
 
 def resolve(item, stored):
@@ -97,7 +104,9 @@ def resolve(item, stored):
     doc = _RULES[item.rule](item, stored)
     if doc is not None:
         doc = {k: v for k, v in doc.items() if k not in _SERVER_FIELDS}
-    return doc, ("merged" if item.rule is Rule.MIDNIGHT_REPEAT else "unchanged")
+    merged = item.rule is Rule.MIDNIGHT_REPEAT or (item.rule is Rule.CLOSE_MODE and stored is not None
+                                                   and item.facts["key"] in _event_ids(stored))
+    return doc, ("merged" if merged else "unchanged")
 
 
 def _midnight_repeat(item, stored):
@@ -117,6 +126,9 @@ def _close_mode(item, stored):
     f = item.facts
     if stored is None:
         return None                             # nothing running: the item's ``missing`` says so
+    ids = _event_ids(stored)
+    if f["key"] in ids:
+        return None                             # the chunk that wrote it read this stop too (merged)
     out = dict(stored)
     reason = str(stored.get("reason") or f["kind"])
     if reason.endswith(RUNNING):
@@ -125,7 +137,6 @@ def _close_mode(item, stored):
         reason += " (Stopped by timer)"
     out.update(reason=reason, notes=reason,
                duration=max(0.0, minutes((min(f["stop"], f["until"]) - instant(stored)).total_seconds())))
-    ids = [x for x in str(stored.get("pump_event_id") or "").split(",") if x]
     out["pump_event_id"] = ",".join(ids + [f["key"]])
     return out
 
@@ -158,7 +169,7 @@ def _close_extended(item, stored):
     out = dict(stored)
     out.update(ext)
     out["notes"] = str(stored.get("notes") or "Bolus").split(" (Extended:")[0] + " " + text
-    ids = [x for x in str(stored.get("pump_event_id") or "").split(",") if x]
+    ids = _event_ids(stored)
     if f["key"] not in ids:
         ids.insert(1 if ids else 0, f["key"])
     out["pump_event_id"] = ",".join(ids)

@@ -259,6 +259,21 @@ def test_a_stop_whose_start_an_earlier_chunk_synced_closes_the_stored_document()
     assert partial.missing.key == "mode-orphan" and "no running Sleep" in partial.missing
 
 
+def test_a_stop_that_the_chunk_which_wrote_its_mode_already_read_is_merged_not_an_orphan():
+    """A Sleep longer than a chunk's margin: the chunk owning its start read ahead to its stop and
+    wrote it closed; the chunk owning the stop finds that document and counts the stop merged."""
+    closed = {"eventType": "Sleep", "created_at": "2026-08-11T02:45:00.000Z", "enteredBy": "Pump (tconnectsync)",
+              "identifier": identifier(SERIAL, "sleep", 700), "reason": "Sleep (Scheduled)",
+              "notes": "Sleep (Scheduled)", "duration": 3360, "pump_event_id": "700,800",
+              "_id": "6b01ffacc4e66efa81b22b04"}
+    result = run([user_mode(800, "2026-08-13T06:45:00", 2)], ("PUMP_EVENTS",), now=dt.datetime(2026, 8, 14, tzinfo=UTC))
+    assert partial_docs(result, [closed]) == []
+    (item,) = partials_of(result)
+    assert spanning.resolve(item, spanning.find(item.key, [closed])) == (None, "merged")
+    other = dict(closed, reason="Sleep", pump_event_id="700,799")          # closed by another stop
+    assert spanning.find(item.key, [other]) is None
+
+
 def test_cgm_sessions_under_pump_events_or_cgm_alerts():
     events = [ev(212, 1, "2026-08-12T08:00:00"), ev(394, 2, "2026-08-12T08:01:00", cgmTimestamp=0,
                                                      sessionSignature=0), ev(447, 3, "2026-08-12T09:00:00")]
