@@ -6,6 +6,7 @@ sync/tandemsource) and ``tconnect`` (the retired t:connect APIs). No other modul
 the backend's name: it asks this registry.
 """
 import dataclasses
+import os
 from typing import Callable
 
 from .errors import ConfigError
@@ -25,6 +26,17 @@ class BackendSpec:
     build: Callable               # (config, clock, sleep, limiter, attempts, backoff) -> a sync.backend.Backend
     checks: Callable              # (checker, config, clients, window) -> None: the --check-login steps
     describe: Callable            # config -> "Tandem Source, region US"
+    demo: Callable = None         # (scenario, region, email, password) -> a DemoSandbox (for --demo)
+
+
+@dataclasses.dataclass
+class DemoSandbox:
+    """A backend's sandbox for ``--demo``: the simulated Tandem hosts (a context manager, not
+    started yet), the words that name it, and ``settings(ns_url, ns_secret, tz_name, token_dir)``:
+    the Config fields that point a sync at them."""
+    sandbox: object
+    what: str
+    settings: Callable
 
 
 def _build_tandemsource(config, clock, sleep, limiter, attempts, backoff):
@@ -51,13 +63,35 @@ def _checks_tconnect(c, config, clients, window):
     tconnect_checks(c, config, clients, window)
 
 
+def _demo_tandemsource(scenario, region, email, password):
+    from .sandbox.tandemsource import TandemSourceSandbox
+    sb = TandemSourceSandbox(scenario, region=region, email=email, password=password)
+
+    def settings(ns_url, ns_secret, tz_name, token_dir):
+        return dict(email=email, password=password, pump_serial="", ns_url=ns_url, ns_secret=ns_secret,
+                    timezone_name=tz_name, api="source", region=region, sso_url=sb.sso_url,
+                    services_url=sb.services_url, source_url=sb.source_url,
+                    token_file=os.path.join(token_dir, "tokens.json"))
+    return DemoSandbox(sb, "a simulated Tandem Source account (%s)" % region, settings)
+
+
+def _demo_tconnect(scenario, region, email, password):
+    from .sandbox.tconnect import TandemLegacySandbox
+    sb = TandemLegacySandbox(scenario, email=email, password=password)
+
+    def settings(ns_url, ns_secret, tz_name, token_dir):
+        return dict(email=email, password=password, pump_serial=scenario.serial, ns_url=ns_url, ns_secret=ns_secret,
+                    api="legacy", timezone_name=tz_name, web_url=sb.web_url, ws2_url=sb.ws2_url, services_url=sb.services_url)
+    return DemoSandbox(sb, "a simulated t:connect account", settings)
+
+
 REGISTRY = {
     "source": BackendSpec("source", "tandemsource", "Tandem Source", FEATURES, ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS"),
                           False, True, _build_tandemsource, _checks_tandemsource,
-                          lambda config: "Tandem Source, region %s" % config.region),
+                          lambda config: "Tandem Source, region %s" % config.region, _demo_tandemsource),
     "legacy": BackendSpec("legacy", "tconnect", "t:connect", ("BASAL", "BOLUS", "IOB", "PUMP_EVENTS"),
                           ("BASAL", "BOLUS", "IOB"), True, False, _build_tconnect, _checks_tconnect,
-                          lambda config: "legacy t:connect"),
+                          lambda config: "legacy t:connect", _demo_tconnect),
 }
 APIS = tuple(sorted(REGISTRY))
 DEFAULT_API = "source"

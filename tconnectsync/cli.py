@@ -8,7 +8,7 @@ import sys
 import traceback
 
 from . import __version__, logs
-from .config import ACCEPTED_FEATURES, FEATURES, check_features, default_features, load_config
+from .config import ACCEPTED_FEATURES, APIS, FEATURES, check_features, default_features, load_config
 from .errors import ConfigError, TconnectsyncError
 from .sync.report import exit_code_for, format_summary, summary_dict
 from .sync.window import DEFAULT_DAYS, last_days, today_in
@@ -75,7 +75,7 @@ def build_parser():
                         "IOB events with Tandem Source, when it logs them. Upstream's PUMP_EVENTS_BASAL_SUSPENSION, "
                         "BOLUS_BG and DEVICE_STATUS are accepted, with a warning saying what is synced instead"
                         % (" ".join(FEATURES), " ".join(default_features("source")), " ".join(default_features("legacy"))))
-    p.add_argument("--api", choices=("source", "legacy"), default=None,
+    p.add_argument("--api", choices=APIS, default=None,
                    help="the Tandem API: source (Tandem Source, the default) or legacy (t:connect) (TCONNECT_API)")
     p.add_argument("--region", choices=("US", "EU"), type=str.upper, default=None,
                    help="Tandem Source region (TCONNECT_REGION, default US)")

@@ -7,14 +7,13 @@ import collections
 import datetime as dt
 import json
 import logging
-import os
 import sys
 import tempfile
 import textwrap
 
 from .config import Config, check_features, default_features
 from .errors import ConfigError
-from . import logs, timeutil
+from . import backends, logs, timeutil
 
 WIDTH = 80
 
@@ -38,7 +37,6 @@ def run(args, environ, out=None):
     from .runtime import build_clients, close_clients
     from .sandbox.nightscout import FakeNightscout
     from .sandbox.scenario import make_scenario
-    from .sandbox.tconnect import TandemLegacySandbox
     from .sync.engine import sync_once
     from .sync.window import last_days
 
@@ -55,27 +53,15 @@ def run(args, environ, out=None):
     today = now.astimezone(tz).date()
     # --days N: N calendar days ending today, as everywhere (sync/window.py); the demo shows three.
     start, end = (args.start_date, args.end_date) if args.start_date else last_days(today, args.days or 3)
-    api = (args.api or environ.get("TCONNECT_API") or "source").strip().lower()
+    api = (args.api or environ.get("TCONNECT_API") or backends.DEFAULT_API).strip().lower()
     region = (args.region or environ.get("TCONNECT_REGION") or "US").strip().upper()
+    spec = backends.spec(api)               # a ConfigError naming the choices for an unknown TCONNECT_API
     features = check_features(api, args.features or default_features(api))
     scenario = make_scenario(start - dt.timedelta(days=1), end, tz_name=tz_name, seed=7, cutoff=now)
-    if api == "source":
-        from .sandbox.tandemsource import TandemSourceSandbox
-        tandem = TandemSourceSandbox(scenario, region=region, email=DEMO_EMAIL, password=DEMO_PASSWORD)
-    else:
-        tandem = TandemLegacySandbox(scenario, email=DEMO_EMAIL, password=DEMO_PASSWORD)
-    with tandem, FakeNightscout(api_secret=DEMO_NS_SECRET, flavor="15.0.7") as ns:
-        if api == "source":
-            config = Config(email=DEMO_EMAIL, password=DEMO_PASSWORD, pump_serial="", ns_url=ns.url,
-                            ns_secret=DEMO_NS_SECRET, timezone_name=tz_name, api="source", region=region,
-                            sso_url=tandem.sso_url, services_url=tandem.services_url, source_url=tandem.source_url,
-                            token_file=os.path.join(tempfile.mkdtemp(prefix="tconnectsync-demo-"), "tokens.json"))
-            what = "a simulated Tandem Source account (%s)" % region
-        else:
-            config = Config(email=DEMO_EMAIL, password=DEMO_PASSWORD, pump_serial=scenario.serial, ns_url=ns.url,
-                            ns_secret=DEMO_NS_SECRET, timezone_name=tz_name, web_url=tandem.web_url,
-                            ws2_url=tandem.ws2_url, services_url=tandem.services_url)
-            what = "a simulated t:connect account"
+    demo = spec.demo(scenario, region, DEMO_EMAIL, DEMO_PASSWORD)
+    with demo.sandbox, FakeNightscout(api_secret=DEMO_NS_SECRET, flavor="15.0.7") as ns:
+        config = Config(**demo.settings(ns.url, DEMO_NS_SECRET, tz_name, tempfile.mkdtemp(prefix="tconnectsync-demo-")))
+        what = demo.what
         if not args.json:
             say(out, "Demo: %s with a t:slim X2 (serial %s, %s) and a Nightscout sandbox, all on 127.0.0.1."
                 % (what, scenario.serial, tz_name))

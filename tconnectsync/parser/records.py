@@ -76,11 +76,13 @@ class PumpEvent:
 
 @dataclasses.dataclass(frozen=True)
 class Bolus:
-    """One bolus, from the therapy-events JSON or the ws2 CSV (same fields in both).
+    """One bolus, from t:connect's therapy-events JSON or ws2 CSV, or grouped from Tandem Source's
+    pump-log events (``parser/tandemsource/boluses.py``): the same record whichever backend read it.
 
-    ``request_id`` (BolusRequestID as an integer string) identifies the bolus in both sources.
-    Extended-part fields are None for boluses without an extended part. ``None`` for a time or
-    amount means the source did not (yet) give it; it is never filled with a guess.
+    ``request_id`` (BolusRequestID / BolusID as an integer string) identifies the bolus in every
+    source. Extended-part fields are None for boluses without an extended part. ``None`` for a
+    time or amount means the source did not (yet) give it; it is never filled with a guess.
+    The last fields are what Tandem Source knows more of (their defaults fit t:connect).
     """
     request_id: str
     request_time: dt.datetime
@@ -106,6 +108,10 @@ class Bolus:
     extended_complete: Optional[bool] = None
     duration_min: Optional[float] = None            # requested extended duration
     standard_percent: Optional[float] = None
+    declined_correction: bool = False
+    request_seen: bool = True        # the request was read: carbs and BG are known (False: read before the data)
+    extended_only: bool = False      # only the extended part's completion was read (the rest lies before the data)
+    event_keys: Optional[tuple] = None   # Tandem Source: the keys of the events it was read from
 
 
 @dataclasses.dataclass

@@ -14,20 +14,20 @@ class ChunkResult:
     """What a backend hands the engine for one chunk of pump-local days: data only.
 
     Every record the backend read is accounted for per feature: a document (``treatments``,
-    ``entries``, a ``partials`` merge, the ``profiles`` build), ``merged`` into another's
+    ``entries``, a ``spanning`` merge, the ``profiles`` build), ``merged`` into another's
     document, ``skipped`` with a reason, or a warning. The engine plans and writes."""
     treatments: list = dataclasses.field(default_factory=list)        # (feature, document)
-    continuations: list = dataclasses.field(default_factory=list)     # identifiers of midnight repeats
+    spanning: list = dataclasses.field(default_factory=list)          # spanning.Spanning: merged with what is stored
     iob: object = None                                                # the newest IobValue, if asked
     fetched: dict = dataclasses.field(default_factory=dict)           # feature -> records read
     skipped: dict = dataclasses.field(default_factory=dict)           # feature -> [skips.Skip] (not errors)
     merged: dict = dataclasses.field(default_factory=dict)            # feature -> records folded into another's document
     warnings: list = dataclasses.field(default_factory=list)          # ParseWarning, no feature
     warnings_by_feature: dict = dataclasses.field(default_factory=dict)   # feature -> [ParseWarning]
-    partials: list = dataclasses.field(default_factory=list)          # tandemsource_upload.Partial: merged with what is stored
     entries: list = dataclasses.field(default_factory=list)           # CGM entries (sgv documents)
     profiles: object = None                                           # profiles.ProfileBuild, if PROFILES
     ignored: dict = dataclasses.field(default_factory=dict)           # event code -> events of kinds nobody decodes
+    open_at_end: bool = False                                         # a record it decides ends where its data ends
 
     def all_warnings(self):
         out = list(self.warnings)

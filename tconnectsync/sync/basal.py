@@ -1,14 +1,19 @@
-"""BASAL: delivery segments and suspensions -> Nightscout ``Temp Basal`` treatments.
+"""BASAL: delivery segments and suspensions -> Nightscout ``Temp Basal`` treatments (both backends).
 
-One document per delivery segment, keyed by its start. Suspensions without a segment of their
+t:connect (``documents``): one document per delivery segment, keyed by its start. Suspensions without a segment of their
 own become zero-rate segments lasting until delivery resumes (the next segment), cut at the
 pump-local midnight (where Tandem cuts every segment) and at the time the data is known to
 reach. So nothing overlaps, a running segment grows in place, and a re-run of any window gives
 the same documents.
+
+Tandem Source (``delivery_documents``): one document per 279 delivery row (suspensions 0 U/h),
+keyed by its sequence number, lasting until the next row (or a suspension/resume without a row
+of its own), the last one until the data ends (``ChunkContext.until``).
 """
 import datetime as dt
 import logging
 
+from ..parser.tandemsource import records as R
 from .documents import end_of_pump_day, epoch, identifier, minutes, treatment
 from .skips import Skip
 
@@ -87,6 +92,7 @@ def build_segments(data, tz, tally=None, quiet=False):
 
 
 def _near(sorted_times, t):
+    """The first of ``sorted_times`` within a second of ``t`` (a record and its row share the second)."""
     for s in sorted_times:
         if abs((s - t).total_seconds()) <= 1:
             return s
@@ -111,10 +117,55 @@ def records_read(data):
     return len(data.csv_basal)
 
 
+def temp_basal(start, end, rate, reason, tz, ident, **extra):
+    """The ``Temp Basal`` of a segment: ``rate`` (U/h) from ``start`` to ``end`` (aware)."""
+    return treatment("Temp Basal", start, tz, ident, duration=minutes((end - start).total_seconds()),
+                     absolute=float(rate), rate=float(rate), reason=reason, **extra)
+
+
 def documents(data, serial, tz, tally=None):
     docs = []
     for start, end, rate, reason in build_segments(data, tz, tally):
-        duration = minutes((end - start).total_seconds())
-        docs.append(treatment("Temp Basal", start, tz, identifier(serial, "basal", epoch(start)),
-                              duration=duration, absolute=float(rate), rate=float(rate), reason=reason))
+        docs.append(temp_basal(start, end, rate, reason, tz, identifier(serial, "basal", epoch(start))))
+    return docs
+
+
+def delivery_documents(records, ctx):
+    """Tandem Source: ``Temp Basal`` segments from 279 rows, plus 11/12 that have no row of their own."""
+    rows = [r for r in records if isinstance(r, R.BasalDelivery)]
+    row_times = sorted(r.time for r in rows)
+    marks = []                                          # (time, seq, rate or None, reason, record)
+    for r in rows:
+        marks.append((r.time, r.seq, r.rate, r.rate_source_name or None, r))
+    for r in records:
+        if not isinstance(r, (R.PumpSuspended, R.PumpResumed)):
+            continue
+        if _near(row_times, r.time) is not None:
+            ctx.merge("BASAL", at=r.time)               # the 279 row of the same second says it
+        elif isinstance(r, R.PumpSuspended):
+            marks.append((r.time, r.seq, 0.0, "Suspended", r))
+        else:
+            marks.append((r.time, r.seq, None, None, r))      # delivery resumed, rate not logged
+    marks.sort(key=lambda m: (m[0], m[1]))
+    docs = []
+    for i, (start, _, rate, reason, rec) in enumerate(marks):
+        if rate is None:
+            ctx.merge("BASAL", at=start)                # a resume: it ends the segment before it
+            continue
+        if i + 1 < len(marks):
+            end = min(marks[i + 1][0], ctx.until)
+        else:
+            end = ctx.until
+            ctx.open_at_end(start)                      # its end is the data's: more data may move it
+        if end <= start:
+            if i + 1 < len(marks) and marks[i + 1][0] <= start:
+                ctx.skip("BASAL", "basal-instant", "basal event %d seq %s at %s: replaced within the same second"
+                         % (rec.code, rec.key, ctx.local(start)), at=start)
+            else:                               # the newest, at the data's end: a later run has its duration
+                ctx.skip("BASAL", "basal-pending", "basal event %d seq %s at %s: at the end of the data, no "
+                         "duration yet" % (rec.code, rec.key, ctx.local(start)), at=start)
+            continue
+        kind = "basal-delivery" if isinstance(rec, R.BasalDelivery) else "basal-suspension"
+        docs.append(temp_basal(start, end, rate, reason, ctx.tz, identifier(ctx.serial, kind, rec.key),
+                               pump_event_id=rec.key))
     return docs

@@ -16,6 +16,7 @@ from ..errors import (ConfigError, LoginError, LoginThrottled, NightscoutAuthErr
 from .. import timeutil
 from . import engine_steps, iob, skips
 from .backend import ChunkResult  # noqa: F401 - the backends' answer, also importable here
+from .spanning import instant as _instant
 from .report import ChunkFailure, FeatureCounts, Summary  # noqa: F401 - the engine's results, also importable here
 
 logger = logging.getLogger(__name__)
@@ -50,13 +51,6 @@ def equivalent(desired, stored):
     have = ns_module.normalize_for_compare(stored)
     keys = set(want) | (set(have) & COMPARED_FIELDS)
     return all(_same(want.get(k), have.get(k)) for k in keys)
-
-
-def _instant(doc):
-    try:
-        return timeutil.parse_iso_utc(doc["created_at"])
-    except (KeyError, ValueError, AttributeError, TypeError):
-        return None
 
 
 def plan_treatments(desired, existing):
@@ -192,25 +186,25 @@ class Engine:
         summary.warnings = result.all_warnings()
         summary.add_ignored(result.ignored)
         try:
-            self.apply_treatments(result.treatments, summary, set(result.continuations))
+            self.apply_treatments(result.treatments, summary)
         except FATAL:
             raise
         except TconnectsyncError as exc:
             raise WriteFailed(str(exc)) from exc
-        if result.partials:
-            engine_steps.partials(self, result.partials, summary)
+        if result.spanning:
+            engine_steps.spanning(self, result.spanning, summary)
         if result.entries:
             engine_steps.entries(self, result.entries, summary)
         if result.profiles is not None:
             engine_steps.profiles(self, result.profiles, summary)
-        # Counted last: the partials merged with Nightscout may add skips.
+        # Counted last: the spanning records merged with Nightscout may add skips.
         for feature, reasons in result.skipped.items():
             if feature in self.features:
                 for r in reasons:
                     summary.skip(feature, r)
         return result.iob if want_iob else None
 
-    def apply_treatments(self, desired, summary, continuations=(), uncounted=()):
+    def apply_treatments(self, desired, summary, uncounted=()):
         """Compare ``desired`` (feature, doc) with Nightscout and write the difference.
 
         Each desired document is one record's outcome (created, updated or unchanged), except
@@ -221,18 +215,8 @@ class Engine:
         instants = [_instant(d) for _, d in desired]
         lo = min(instants) - dt.timedelta(seconds=1)
         hi = max(instants) + dt.timedelta(seconds=1)
-        if continuations:
-            lo -= dt.timedelta(days=1)          # the originals of midnight repeats
         ns = self.clients.nightscout
         existing = ns.treatments(lo, hi)
-        if continuations:
-            kept = []
-            for f, d in desired:
-                if d["identifier"] in continuations and _covered(d, existing):
-                    summary.feature(f).merged += 1      # a midnight repeat of a document already stored
-                else:
-                    kept.append((f, d))
-            desired = kept
         posts, deletes, unchanged = plan_treatments(desired, existing)
         for feature, doc in unchanged:
             if doc["identifier"] not in uncounted:
@@ -275,18 +259,6 @@ class Engine:
                 if s.get("_id"):
                     ns.delete_activity(s["_id"])
         counts.created += 1
-
-
-def _covered(doc, existing):
-    """True when another stored document of the same type spans ``doc``'s start."""
-    start = _instant(doc)
-    for other in existing:
-        if other.get("eventType") != doc["eventType"] or other.get("identifier") == doc["identifier"]:
-            continue
-        begin = _instant(other)
-        if begin is not None and begin < start <= begin + dt.timedelta(minutes=float(other.get("duration") or 0)):
-            return True
-    return False
 
 
 def _reason(exc):

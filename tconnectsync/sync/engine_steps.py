@@ -1,10 +1,11 @@
-"""The engine's writes beyond plain treatment upserts: partial records, CGM entries, profiles.
+"""The engine's writes beyond plain treatment upserts: spanning records, CGM entries, profiles.
 
-A backend hands these over as data in its ``ChunkResult`` (``partials``, ``entries``,
+A backend hands these over as data in its ``ChunkResult`` (``spanning``, ``entries``,
 ``profiles``); the engine runs them here, reading what Nightscout holds through the client's
 public methods and writing through them or through ``Engine.apply_treatments``. No backend
 writes, and nothing here is backend-specific.
 """
+import bisect
 import datetime as dt
 import logging
 
@@ -12,17 +13,17 @@ from .. import timeutil
 from ..parser.records import ParseWarning
 from .documents import ENTERED_BY
 from .profiles import PROFILE_HISTORY, PROFILE_MODE_SETTING, profile_mode, same_profiles
-from .tandemsource_upload import LOOKBACK, SAME_READING_MS, new_entries
+from .spanning import LOOKBACK, find, resolve
 
 logger = logging.getLogger(__name__)
 
 UTC = dt.timezone.utc
-_SERVER_FIELDS = ("_id", "mills", "utcOffset")
+SAME_READING_MS = 30 * 1000                # an existing sgv this close is the same reading
 
 
-def partials(engine, items, summary):
-    """Each ``Partial`` finds its stored document and merges; the results are upserted like any
-    treatment (see ``tandemsource_upload.Partial`` for the accounting)."""
+def spanning(engine, items, summary):
+    """Each ``spanning.Spanning`` finds its stored document by its key and merges by its rule;
+    the results are upserted like any treatment (see ``Spanning`` for the accounting)."""
     ns = engine.clients.nightscout
     lo = min(p.time for p in items) - LOOKBACK
     hi = max(p.time for p in items) + dt.timedelta(seconds=1)
@@ -32,14 +33,13 @@ def partials(engine, items, summary):
         groups.setdefault(id(p) if p.group is None else p.group, []).append(p)
     for members in groups.values():
         counted = any(p.counted for p in members)
-        found, wrote = False, False
+        found, wrote, outcome = False, False, "unchanged"
         for p in members:
-            match = p.find(stored)
+            match = find(p.key, stored)
             found = found or match is not None
-            doc = p.merge(match)
+            doc, outcome = resolve(p, match)
             if doc is None:
                 continue
-            doc = {k: v for k, v in doc.items() if k not in _SERVER_FIELDS}
             if wrote or not counted:
                 uncounted.add(doc["identifier"])
             wrote = True
@@ -48,9 +48,36 @@ def partials(engine, items, summary):
             missing = next((p.missing for p in members if p.missing is not None), None)
             if missing is not None and not found:
                 summary.skip(members[0].feature, missing)
+            elif outcome == "merged":
+                summary.feature(members[0].feature).merged += 1        # folded into a stored document
             else:
                 summary.feature(members[0].feature).unchanged += 1     # Nightscout already says it
     engine.apply_treatments(desired, summary, uncounted=uncounted)
+
+
+def _entry_ms(entry):
+    value = entry.get("date")
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    for key in ("sysTime", "dateString"):
+        if isinstance(entry.get(key), str):
+            try:
+                return timeutil.parse_iso_utc(entry[key]).timestamp() * 1000
+            except ValueError:
+                pass
+    return None
+
+
+def new_entries(entries, existing):
+    """``entries`` without those Nightscout already holds (a sgv within SAME_READING_MS)."""
+    have = sorted(ms for ms in (_entry_ms(e) for e in existing) if ms is not None)
+    out = []
+    for e in entries:
+        i = bisect.bisect_left(have, e["date"] - SAME_READING_MS)
+        if i < len(have) and have[i] <= e["date"] + SAME_READING_MS:
+            continue
+        out.append(e)
+    return out
 
 
 def entries(engine, docs, summary):

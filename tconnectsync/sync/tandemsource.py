@@ -22,6 +22,7 @@ UTC = dt.timezone.utc
 # failed chunk cheap to retry day by day, at one request per week of backfill.
 CHUNK_DAYS = 7
 MARGIN_DAYS = 1           # read around each chunk: what is open at its edges ends within a day
+READ_AHEAD_DAYS = 28      # past the margin, for a record still open there: at most a request's days at a time
 
 
 class TandemSourceBackend:
@@ -125,7 +126,9 @@ class TandemSourceBackend:
         basal's end, a bolus's request, a mode's stop); those starting in the margin are
         decided by the neighbouring chunk. So a window gives the same documents in chunks of
         any size; the records still open at the window's end are provisional, and a later
-        sync that covers their day updates them in place."""
+        sync that covers their day updates them in place. A record it decides that is still
+        open where the read ends (no event for more than the margin: a basal, a Sleep) is read
+        on for, up to 28 days at a time, until it closes or the window (or today) ends."""
         now = self._now()
         today = now.astimezone(self.tz).date()
         last = max(end, min(window_end or end, end + dt.timedelta(days=MARGIN_DAYS), today))
@@ -142,10 +145,25 @@ class TandemSourceBackend:
         if "PROFILES" in features:
             settings = self._settings(pump)
         owned = (timeutil.day_bounds_utc(start, self.tz)[0], timeutil.day_bounds_utc(end, self.tz)[1])
-        result = source_documents(logs.events, features, pump.serial, self.tz, now=now,
-                                  clock_changes=logs.clock_changes, pump_settings=settings,
-                                  data_until=timeutil.day_bounds_utc(last, self.tz)[1], owned=owned,
-                                  profile_upload_mode=self.config.profile_upload_mode)
+        events, changes = list(logs.events), list(logs.clock_changes)
+        bound = min(window_end or end, today)
+        while True:
+            result = source_documents(events, features, pump.serial, self.tz, now=now,
+                                      clock_changes=changes, pump_settings=settings,
+                                      data_until=timeutil.day_bounds_utc(last, self.tz)[1], owned=owned,
+                                      profile_upload_mode=self.config.profile_upload_mode)
+            if not result.open_at_end or last >= bound:
+                break
+            ahead = min(bound, last + dt.timedelta(days=READ_AHEAD_DAYS))
+            try:
+                more = self.api.pump_logs(pump, last + dt.timedelta(days=1), ahead)
+            except (LoginError, LoginThrottled):
+                raise
+            except TconnectsyncError as exc:
+                logger.warning("Reading %s..%s, after %s..%s, for a record still open failed (%s); it stays "
+                               "provisional until a later sync", last + dt.timedelta(days=1), ahead, start, end, exc)
+                break
+            events, changes, last = _joined(events, more.events), _joined(changes, more.clock_changes), ahead
         if not want_iob:
             result.iob = None
         return result
@@ -170,14 +188,16 @@ def merge_results(results):
     out = ChunkResult()
     for r in results:
         out.treatments += r.treatments
-        out.continuations += r.continuations
+        out.spanning += r.spanning
         out.warnings += r.warnings
-        out.partials += r.partials
+        out.open_at_end = out.open_at_end or r.open_at_end
         out.entries += r.entries
         for feature, n in r.fetched.items():
             out.fetched[feature] = out.fetched.get(feature, 0) + n
         for feature, n in r.merged.items():
             out.merged[feature] = out.merged.get(feature, 0) + n
+        for code, n in r.ignored.items():
+            out.ignored[code] = out.ignored.get(code, 0) + n
         for feature, reasons in r.skipped.items():
             out.skipped.setdefault(feature, []).extend(reasons)
         for feature, warnings in r.warnings_by_feature.items():
@@ -185,3 +205,9 @@ def merge_results(results):
         out.iob = r.iob if r.iob is not None else out.iob
         out.profiles = r.profiles if r.profiles is not None else out.profiles
     return out
+
+
+def _joined(events, more):
+    """``events`` and ``more`` (raw pump-log events) without repeats (same sequence group and number)."""
+    seen = {(e.get("sequenceGroup") or 0, e.get("sequenceNumber")) for e in events}
+    return events + [e for e in more if (e.get("sequenceGroup") or 0, e.get("sequenceNumber")) not in seen]

@@ -196,7 +196,7 @@ def legacy_documents(data, features, serial, tz):
         account("BOLUS", tally, len(data.boluses), bolus.documents(data.boluses, serial, tz, tally.skipped, tally))
     if "PUMP_EVENTS" in features:
         tally, warnings = basal.Tally(), []
-        docs = pump_events.documents(data, serial, tz, warnings, result.continuations, tally)
+        docs = pump_events.documents(data, serial, tz, warnings, result.spanning, tally)
         # Unknown rows are warnings: the engine counts them as read and not uploaded.
         account("PUMP_EVENTS", tally, len(data.pump_events) + len(data.activities) - len(warnings), docs)
         result.warnings_by_feature["PUMP_EVENTS"] = warnings

@@ -1,11 +1,13 @@
 """The real CLI, as a subprocess, against the sandbox Tandem hosts and a fake Nightscout."""
 import collections
+import dataclasses
 import datetime as dt
 import hashlib
 
 import pytest
 
 from tconnectsync import timeutil
+from tconnectsync.parser.records import Bolus
 from tconnectsync.sync import bolus as bolus_map
 from tconnectsync.sync.documents import identifier
 
@@ -27,7 +29,9 @@ def writes(env):
 
 def expected_boluses(env, start, end):
     tz = timeutil.get_zone(env.tz_name)
-    docs = bolus_map.documents(env.scenario.truth_boluses(start, end), env.scenario.serial, tz)
+    # The sandbox's own records, as the product's (records.Bolus has the same fields, and more).
+    truth = [Bolus(**dataclasses.asdict(b)) for b in env.scenario.truth_boluses(start, end)]
+    docs = bolus_map.documents(truth, env.scenario.serial, tz)
     return {d["identifier"]: d for d in docs}
 
 

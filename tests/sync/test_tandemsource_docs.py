@@ -5,6 +5,7 @@ import datetime as dt
 from tconnectsync import nightscout, timeutil
 from tconnectsync.parser.records import IobValue
 from tconnectsync.sync.documents import identifier
+from tconnectsync.sync import spanning
 from tconnectsync.sync.engine import plan_treatments
 from tconnectsync.sync.tandemsource_docs import source_documents
 from tconnectsync.sync.profiles import profile_store
@@ -22,17 +23,17 @@ def docs_of(result, feature=None):
 
 
 def partial_docs(result, stored=()):
-    """The documents the partials handler would write into a Nightscout holding ``stored``."""
+    """The documents the engine would write for the spanning records into a Nightscout holding ``stored``."""
     out = []
-    for p in result.partials:
-        doc = p.merge(p.find(list(stored)))
+    for p in result.spanning:
+        doc, _ = spanning.resolve(p, spanning.find(p.key, list(stored)))
         if doc is not None:
             out.append((p.feature, doc))
     return out
 
 
 def partials_of(result):
-    return list(result.partials)
+    return list(result.spanning)
 
 
 def by_event(docs, event_type):
@@ -256,6 +257,21 @@ def test_a_stop_whose_start_an_earlier_chunk_synced_closes_the_stored_document()
     assert partial_docs(result, [older_closed]) == []
     (partial,) = partials_of(result)
     assert partial.missing.key == "mode-orphan" and "no running Sleep" in partial.missing
+
+
+def test_a_stop_that_the_chunk_which_wrote_its_mode_already_read_is_merged_not_an_orphan():
+    """A Sleep longer than a chunk's margin: the chunk owning its start read ahead to its stop and
+    wrote it closed; the chunk owning the stop finds that document and counts the stop merged."""
+    closed = {"eventType": "Sleep", "created_at": "2026-08-11T02:45:00.000Z", "enteredBy": "Pump (tconnectsync)",
+              "identifier": identifier(SERIAL, "sleep", 700), "reason": "Sleep (Scheduled)",
+              "notes": "Sleep (Scheduled)", "duration": 3360, "pump_event_id": "700,800",
+              "_id": "6b01ffacc4e66efa81b22b04"}
+    result = run([user_mode(800, "2026-08-13T06:45:00", 2)], ("PUMP_EVENTS",), now=dt.datetime(2026, 8, 14, tzinfo=UTC))
+    assert partial_docs(result, [closed]) == []
+    (item,) = partials_of(result)
+    assert spanning.resolve(item, spanning.find(item.key, [closed])) == (None, "merged")
+    other = dict(closed, reason="Sleep", pump_event_id="700,799")          # closed by another stop
+    assert spanning.find(item.key, [other]) is None
 
 
 def test_cgm_sessions_under_pump_events_or_cgm_alerts():

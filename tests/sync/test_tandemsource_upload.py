@@ -12,7 +12,7 @@ from tconnectsync.sandbox.nightscout import FakeNightscout
 from tconnectsync.sync.documents import ENTERED_BY, identifier
 from tconnectsync.sync.engine import Clients, Engine
 from tconnectsync.sync.tandemsource_docs import source_documents
-from tconnectsync.sync.tandemsource_upload import new_entries
+from tconnectsync.sync.engine_steps import new_entries
 
 from tests.parser._source import NEW_YORK, SERIAL, basal, ev, fixture_json, tandem_seconds
 

@@ -46,7 +46,7 @@ def _parse_profile(profile):
 class Scenario(Generation, Truth):
     def __init__(self, start, end, tz_name="America/New_York", seed=1, serial="11111111",
                  control_iq_since=dt.date(2020, 1, 21), cutoff=None, boluses_per_day=10,
-                 profile=DEFAULT_PROFILE, index_base=250000, request_id_base=5000):
+                 profile=DEFAULT_PROFILE, index_base=250000, request_id_base=5000, silences=()):
         if end < start:
             raise ValueError("end date %s is before start date %s" % (end, start))
         self.start = start
@@ -80,6 +80,13 @@ class Scenario(Generation, Truth):
         self._bumps = functools.lru_cache(maxsize=256)(self._make_bumps)
         self._cutoff = None
         self.set_cutoff(cutoff)
+        # (start, end) aware instants when the pump logged nothing: the Tandem Source sandbox
+        # serves no event in them (a record open at their start stays open across them).
+        self.silences = tuple((int(a.timestamp()), int(b.timestamp())) for a, b in silences)
+
+    def silent(self, ts):
+        """True when UTC seconds ``ts`` fall in one of the scenario's silences."""
+        return any(a <= ts < b for a, b in self.silences)
 
     # ------------------------------------------------------------------ time helpers
 

@@ -308,7 +308,7 @@ class PumpEventLog:
         items = []
         for x in (d - DAY, d, d + DAY):
             items.extend(self._gen(x))
-        items = [it for it in items if ds <= it[0] < de]
+        items = [it for it in items if ds <= it[0] < de and not sc.silent(it[0])]
         items.sort(key=lambda it: it[0])            # stable: keeps the generation order within a second
         seq = self._seq_base + (d - sc.start).days * SEQ_PER_DAY
         out = []
