@@ -44,6 +44,7 @@ class Backend(Protocol):
     remote: str             # who to blame in messages: "t:connect", "Tandem Source"
     chunk_days: Optional[int]   # the days one chunk spans (None: the config's)
     api: object             # its API client (closed by runtime.close_clients)
+    iob_with_every_chunk: bool  # True: each chunk's newest IOB comes free (the engine keeps the newest)
 
     @property
     def serial(self) -> str: ...

@@ -115,12 +115,14 @@ class Engine:
         for index, (c_start, c_end) in enumerate(chunks):
             if self.should_stop():
                 raise Stopped()
-            want_iob = "IOB" in self.features and index == len(chunks) - 1
+            # The newest IOB of the window: from every chunk when the backend reads it with the
+            # chunk's events anyway (a last chunk in a long silence holds none), else the last's.
+            want_iob = "IOB" in self.features and (index == len(chunks) - 1 or self._iob_free)
             if self.progress:
                 self.progress.chunk_started(index, len(chunks), c_start, c_end)
             ok, value = self._chunk_with_retry(c_start, c_end, want_iob, summary)
-            if want_iob and ok and value is not None:
-                newest_iob = value
+            if want_iob and value is not None:
+                newest_iob = _newer(newest_iob, value)
             if self.progress:
                 self.progress.chunk_done(index, len(chunks), c_start, c_end, ok)
         if "IOB" in self.features and newest_iob is not None:
@@ -156,12 +158,15 @@ class Engine:
         ok_all, value = True, None
         day = c_start
         while day <= c_end:
-            ok, v = self._chunk_with_retry(day, day, want_iob and day == c_end, summary)
+            ok, v = self._chunk_with_retry(day, day, want_iob and (day == c_end or self._iob_free), summary)
             ok_all = ok_all and ok
-            if day == c_end:
-                value = v
+            value = _newer(value, v)
             day += dt.timedelta(days=1)
         return ok_all, value
+
+    @property
+    def _iob_free(self):
+        return bool(getattr(self.clients.source, "iob_with_every_chunk", False))
 
     def _remote(self, exc):
         if isinstance(exc, WriteFailed) or isinstance(exc, NightscoutError) or \
@@ -278,3 +283,10 @@ def sync_once(config, clients, window, features, pretend=False, progress=None, s
     if end < start:
         raise ConfigError("The end date %s is before the start date %s." % (end, start))
     return Engine(config, clients, features, pretend, progress, should_stop).run(start, end)
+
+
+def _newer(a, b):
+    """The newer of two IobValues (either may be None)."""
+    if a is None or (b is not None and b.time > a.time):
+        return b
+    return a

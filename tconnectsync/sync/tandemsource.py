@@ -29,6 +29,7 @@ class TandemSourceBackend:
     name = "tandemsource"
     remote = "Tandem Source"
     chunk_days = CHUNK_DAYS
+    iob_with_every_chunk = True     # IOB comes with the events each chunk reads: no extra request
 
     def __init__(self, api, config, clock=None):
         self.api = api

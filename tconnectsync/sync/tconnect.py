@@ -59,6 +59,7 @@ class LegacySource:
 
     name = "tconnect"
     remote = "t:connect"
+    iob_with_every_chunk = False    # IOB needs the ws2 CSV export: asked for the last chunk only
     chunk_days = None             # the config's (TCONNECTSYNC_CHUNK_DAYS: ws2 serves two days at most)
 
     def __init__(self, api, tz, serial):

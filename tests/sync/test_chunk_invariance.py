@@ -5,7 +5,7 @@ bolus). Property-based over sandbox scenarios, both Tandem backends, real HTTP o
 import datetime as dt
 
 import pytest
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, example, given, settings, strategies as st
 
 from tconnectsync import timeutil
 from tconnectsync.config import Config
@@ -135,6 +135,7 @@ def test_chunks_change_nothing(world, api, seed, window, chunk_days):
 @PROPERTY
 @given(seed=st.sampled_from(SEEDS), first_day=st.integers(1, 8), span=st.integers(0, 2),
        hour=st.integers(0, 23), later_h=st.integers(1, 30), chunk_days=st.integers(1, 3))
+@example(seed=3, first_day=6, span=2, hour=18, later_h=30, chunk_days=2)
 @pytest.mark.slow
 def test_an_overlapping_later_sync_corrects_what_was_provisional(world, api, seed, first_day, span, hour, later_h,
                                                                  chunk_days):
@@ -164,6 +165,7 @@ def test_an_overlapping_later_sync_corrects_what_was_provisional(world, api, see
 @PROPERTY
 @given(seed=st.sampled_from(SEEDS), first_day=st.integers(0, 8), hour=st.integers(0, 23), hours=st.integers(26, 60),
        before=st.integers(1, 2), span=st.integers(3, 5), chunk_days=st.integers(1, 3))
+@example(seed=1, first_day=4, hour=0, hours=45, before=2, span=3, chunk_days=1)   # IOB in a silence
 def test_records_open_for_more_than_a_day_end_as_in_one_piece(world, seed, first_day, hour, hours, before, span,
                                                                chunk_days):
     """The pump logs nothing for more than a day (a silence): the basal running when it starts, a

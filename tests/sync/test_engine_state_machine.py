@@ -82,6 +82,7 @@ class ModelBackend:
     name = "model"
     remote = "the model pump"
     api = None
+    iob_with_every_chunk = False
 
     def __init__(self, records, chunk_days):
         self.records = records
