@@ -64,8 +64,9 @@ def run_lock(config, wait_s=None, clock=time.monotonic, sleep=time.sleep):
                 if clock() >= deadline:
                     raise RunLocked(
                         "another tconnectsync run for this Tandem account and Nightscout site is still going "
-                        "after %d seconds (lock file %s); this run stopped without syncing: let that one "
-                        "finish, or raise TCONNECTSYNC_LOCK_WAIT." % (wait_s, path)) from None
+                        "after %d second%s (lock file %s); this run stopped without syncing: let that one "
+                        "finish, or raise TCONNECTSYNC_LOCK_WAIT." % (wait_s, "" if wait_s == 1 else "s", path)) \
+                        from None
                 if not announced:
                     logger.info("Another tconnectsync run for this account is going; waiting up to %d s for it",
                                 wait_s)
