@@ -11,7 +11,7 @@ import traceback
 from . import __version__, logs
 from .budget import RunBudget
 from .config import FEATURES, check_features, default_features, load_config
-from .errors import ConfigError, TconnectsyncError
+from .errors import ConfigError, LoginThrottled, RunLocked, TconnectsyncError, TransientError
 from .runlock import run_lock
 from .sync.report import exit_code_for, format_summary, summary_dict
 from .sync.window import DEFAULT_DAYS, last_days, today_in
@@ -250,6 +250,15 @@ def _leave(signum, frame):
     raise SystemExit(0)
 
 
+def whole_window_failed(window, features, exc, pretend=False):
+    """The Summary of a run that failed before its first chunk: every day failed for ``exc``."""
+    from .sync.report import ChunkFailure, Summary
+    summary = Summary(start=window[0], end=window[1], features=features, pretend=pretend)
+    summary.failures.append(ChunkFailure(window[0], window[1], str(exc), getattr(exc, "remote", "") or "", exc))
+    logger.error("Syncing %s..%s failed: %s", window[0], window[1], exc)
+    return summary
+
+
 def sync_command(config, args, clients=None, out=None):
     from .progress import Progress
     from .runtime import build_clients, close_clients
@@ -267,7 +276,14 @@ def sync_command(config, args, clients=None, out=None):
         try:
             logger.info("Syncing %s..%s (%s) features %s%s", window[0], window[1], config.timezone_name,
                         " ".join(features), " (pretend)" if args.pretend else "")
-            summary = sync_once(config, clients, window, features, pretend=args.pretend, progress=progress)
+            try:
+                summary = sync_once(config, clients, window, features, pretend=args.pretend, progress=progress)
+            except (LoginThrottled, RunLocked):
+                raise
+            except TransientError as exc:
+                # The remote failed before the first chunk (the login, the pump's lookup): the
+                # whole window failed, told like any failed day, with the dates to re-run.
+                summary = whole_window_failed(window, features, exc, args.pretend)
         finally:
             progress.close()
             if own:

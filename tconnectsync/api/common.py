@@ -124,7 +124,7 @@ class LoginLimiter:
         if len(recent) >= self.per_hour:
             wait = 3600 - (now - min(recent))
             raise LoginThrottled("Not logging in to %s again: %d login attempts in the last hour "
-                                 "already; next attempt allowed in %d minutes." % (what, len(recent), wait // 60 + 1))
+                                 "already; next attempt allowed in %d minutes." % (what, len(recent), max(1, -(-int(wait) // 60))))
 
     def _raise_shared_refusal(self, data, what):
         refusal = data.get("refusal")

@@ -147,3 +147,32 @@ def test_a_stale_iob_document_is_removed_by_the_next_run(source_env):  # noqa: F
     assert again.returncode == 0, again.output
     ours = [a for a in env.ns.activity() if a.get("enteredBy") == ENTERED_BY]
     assert len(ours) == 1 and ours[0]["identifier"] not in ("left-1", "left-2")
+
+
+def test_the_daemon_holds_the_lock_per_cycle_so_a_backfill_slips_in_between(source_env):  # noqa: F811
+    import json
+    import signal
+    import time
+    env = source_env(START, END)
+    status = env.tmp_path / "status.json"
+    daemon = start_run(env, "--auto-update", "--interval", "600", "--status-file", str(status))
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            try:
+                if json.loads(status.read_text()).get("state") == "polling":
+                    break
+            except (OSError, ValueError):
+                pass
+            time.sleep(0.2)
+        else:
+            raise AssertionError("the daemon never finished its first cycle")
+        backfill = start_run(env, *WINDOW, extra={"TCONNECTSYNC_LOCK_WAIT": "2"})
+        code = backfill.wait(timeout=120)
+        out, err = backfill.communicate()
+        assert code == 0, out + err                   # between two cycles the lock is free
+        assert daemon.poll() is None                  # and the daemon is still running
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        daemon.wait(timeout=30)
+        daemon.communicate()
