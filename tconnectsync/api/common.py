@@ -162,7 +162,7 @@ class LoginLimiter:
             data = _read_json(self.path)
             yield data
             if write:
-                _write_private(self.path, dict(data, version=1))
+                write_private(self.path, dict(data, version=1))
         finally:
             os.close(fd)
 
@@ -186,19 +186,28 @@ def _read_json(path):
     return data if isinstance(data, dict) else {}
 
 
-def _write_private(path, data):
-    """Write ``data`` as JSON to ``path`` atomically, mode 0600."""
+def write_private(path, data):
+    """Write ``data`` as JSON to ``path`` atomically (a temporary file renamed over it), mode 0600,
+    creating the folder (mode 0700) if needed. Raises OSError; leaves no temporary file behind."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o700, exist_ok=True)
     tmp = "%s.%d.tmp" % (path, os.getpid())
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:
-        os.fchmod(fd, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            fd = None
-            json.dump(data, f)
-    finally:
-        if fd is not None:
-            os.close(fd)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.fchmod(fd, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                fd = None
+                json.dump(data, f)
+        finally:
+            if fd is not None:
+                os.close(fd)
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 def send_login(http, limiter, what, send):

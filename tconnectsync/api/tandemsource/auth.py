@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import urllib.parse
@@ -21,7 +20,7 @@ import jwt
 
 from ...errors import (AccountLocked, BadCredentials, IdTokenRejected, TandemError, TandemFormatError)
 from ...http import StatusErrors, join_url
-from ..common import credentials_fingerprint, relogin_at, send_login
+from ..common import credentials_fingerprint, relogin_at, send_login, write_private
 from .regions import REGIONS
 
 logger = logging.getLogger(__name__)
@@ -254,27 +253,11 @@ class SourceAuth:
         data = dict(self._cache_identity(), version=CACHE_VERSION, issued_at=issued_at, expires_at=self.expires_at,
                     access_token=self.access_token, pumper_id=self.pumper_id, account_id=self.account_id,
                     salt=salt, credentials=credentials_fingerprint(self.config.email, self.config.password, salt))
-        tmp = "%s.%d.tmp" % (path, os.getpid())
         try:
-            folder = os.path.dirname(os.path.abspath(path))
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    fd = None
-                    json.dump(data, f)
-            finally:
-                if fd is not None:
-                    os.close(fd)
-            os.replace(tmp, path)
+            write_private(path, data)
         except OSError as exc:
             logger.warning("Could not save the Tandem Source token to %s (%s); every run will log in again.",
                            path, exc.strerror or exc)
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _check_login_answer(response):
