@@ -11,6 +11,7 @@ import logging
 import os
 import secrets
 import time
+import urllib.parse
 
 from ..errors import AccountLocked, BadCredentials, LoginThrottled, RunBudgetExceeded, TransientError
 
@@ -62,7 +63,11 @@ class LoginLimiter:
         when there is no state folder)."""
         path = None
         if getattr(config, "state_dir", "") and config.email:
-            key = hashlib.sha256(config.email.strip().lower().encode("utf-8")).hexdigest()[:16]
+            # The account at its login service (tdcservices, where both backends log in): one
+            # history for cron, the daemon and the web app alike, another for a sandbox's.
+            service = urllib.parse.urlsplit(getattr(config, "services_url", "") or "").netloc.lower()
+            account = "%s\n%s" % (config.email.strip().lower(), service)
+            key = hashlib.sha256(account.encode("utf-8")).hexdigest()[:16]
             path = os.path.join(config.state_dir, "logins-%s.json" % key)
         return cls(per_hour=per_hour, clock=clock, path=path, email=config.email, password=config.password)
 

@@ -22,8 +22,9 @@ class Clock:
         return self.t
 
 
-def account(tmp_path, password="right", email="Pumper@Example.com"):
-    return types.SimpleNamespace(state_dir=str(tmp_path / "state"), email=email, password=password)
+def account(tmp_path, password="right", email="Pumper@Example.com", services_url="http://127.0.0.1:9/"):
+    return types.SimpleNamespace(state_dir=str(tmp_path / "state"), email=email, password=password,
+                                 services_url=services_url)
 
 
 def test_the_cap_holds_across_processes(tmp_path):
@@ -59,6 +60,17 @@ def test_a_refusal_holds_for_the_same_password_for_an_hour(tmp_path):
     clock.t += 1801
     LoginLimiter.for_account(account(tmp_path, "wrong"), clock=clock).acquire("Tandem Source")
     assert "wrong" not in (tmp_path / "state").joinpath(os.listdir(tmp_path / "state")[0]).read_text()
+
+
+def test_one_history_per_account_and_login_service(tmp_path):
+    clock = Clock()
+    for _ in range(6):
+        LoginLimiter.for_account(account(tmp_path, email="a@example.com"), clock=clock).acquire("Tandem Source")
+    with pytest.raises(LoginThrottled):
+        LoginLimiter.for_account(account(tmp_path, email=" A@example.com"), clock=clock).acquire("t:connect")
+    LoginLimiter.for_account(account(tmp_path, email="b@example.com"), clock=clock).acquire("Tandem Source")
+    LoginLimiter.for_account(account(tmp_path, email="a@example.com", services_url="http://127.0.0.1:10/"),
+                             clock=clock).acquire("Tandem Source")
 
 
 def test_a_lockout_is_told_as_one(tmp_path):
