@@ -3,8 +3,7 @@
 A host that hangs must not hold a cron run for minutes: every request's timeout is capped by
 what is left of the budget (``TCONNECTSYNC_RUN_BUDGET``, default 240 s, well under the README's
 10-minute cron interval), a back-off that would outlast the budget is not slept, and a host that
-timed out twice (or failed three requests in a row, each after all its retries) is not asked
-again in this run. Each refusal is a ``RunBudgetExceeded`` (a
+timed out twice is not asked again in this run. Each refusal is a ``RunBudgetExceeded`` (a
 ``TransientError``): the engine records the day as failed, with its dates to re-run, and moves
 on, so the rest of the window fails at once instead of waiting.
 
@@ -20,9 +19,6 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_BUDGET_S = 240.0
 MAX_TIMEOUTS_PER_HOST = 2
-# Requests in a row that failed after all their retries: a backend may ask twice for one piece
-# (with a margin, then alone), so two in a row can be one bad day; three is a remote that is down.
-MAX_FAILURES_IN_A_ROW = 3
 
 
 class RunBudget:
@@ -38,7 +34,6 @@ class RunBudget:
         """A new run (the daemon's next cycle): the whole budget again, every host trusted again."""
         self.deadline = self.clock() + self.seconds
         self.timeouts = {}            # host -> timeouts in this run
-        self.failures = {}            # host -> requests in a row that failed after all their retries
 
     def remaining(self):
         return self.deadline - self.clock()
@@ -48,9 +43,6 @@ class RunBudget:
         if self.timeouts.get(host, 0) >= self.max_timeouts:
             raise RunBudgetExceeded("%s (%s) did not answer twice in this run; not asking it again until the "
                                     "next run." % (name, host), remote=name)
-        if self.failures.get(host, 0) >= MAX_FAILURES_IN_A_ROW:
-            raise RunBudgetExceeded("%s (%s) kept failing for %d requests in a row, each tried again; not "
-                                    "asking it again until the next run." % (name, host, MAX_FAILURES_IN_A_ROW), remote=name)
         if self.remaining() <= 0:
             raise RunBudgetExceeded("the run used its time budget of %d seconds (TCONNECTSYNC_RUN_BUDGET) "
                                     "before %s answered; the next run carries on." % (self.seconds, name),
@@ -75,14 +67,3 @@ class RunBudget:
                            host, self.timeouts[host])
             return True
         return False
-
-    def answered(self, host):
-        """``host`` answered (any status that is not a transient failure)."""
-        self.failures.pop(host, None)
-
-    def gave_up(self, host):
-        """A request to ``host`` failed after all its retries (a 5xx, a refused connection ...)."""
-        self.failures[host] = self.failures.get(host, 0) + 1
-        if self.failures[host] >= MAX_FAILURES_IN_A_ROW:
-            logger.warning("%s kept failing for %d requests in a row; not asking it again until the next run",
-                           host, self.failures[host])

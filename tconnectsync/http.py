@@ -191,8 +191,6 @@ class HttpClient:
                     retry_after = retry_after_seconds(response)
                     last_problem = "answered HTTP %d" % response.status_code
                 else:
-                    if budget is not None:
-                        budget.answered(host)
                     return response
             if attempt + 1 >= attempts:
                 break
@@ -207,8 +205,6 @@ class HttpClient:
                                                  "" if attempts == 1 else "s")
         if last_problem and "429" in last_problem:
             raise RateLimited(message, remote=self.name)
-        if budget is not None and attempts > 1:
-            budget.gave_up(host)
         error = TransientError(message, remote=self.name)
         error.delivered = delivered           # a login that never reached Tandem is not counted (api/common.py)
         raise error

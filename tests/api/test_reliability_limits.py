@@ -132,19 +132,3 @@ def test_the_budget_caps_timeouts_and_back_offs(server, sleeps):  # noqa: F811
     assert "time budget of 5 seconds (TCONNECTSYNC_RUN_BUDGET)" in str(spent.value)
     assert len(server.received) == 1
 
-
-def test_a_host_failing_three_requests_in_a_row_is_given_up_an_answer_resets_it(server, sleeps):  # noqa: F811
-    http = HttpClient("Test remote", attempts=2, sleep=sleeps)
-    http.budget = RunBudget(60)
-    server.answer(503, 503, 503, 503, 200, 503)
-    for path in ("a", "b"):
-        with pytest.raises(TransientError):
-            http.request("GET", server.url + path)      # failed after its retries: twice in a row
-    assert http.request("GET", server.url + "c").status_code == 200     # an answer: trusted again
-    for path in ("d", "e", "f"):
-        with pytest.raises(TransientError):
-            http.request("GET", server.url + path)      # three in a row
-    with pytest.raises(RunBudgetExceeded) as info:
-        http.request("GET", server.url + "g")
-    assert "kept failing for 3 requests in a row" in str(info.value)
-    assert [r[1] for r in server.received] == ["/a", "/a", "/b", "/b", "/c"] + ["/d", "/d", "/e", "/e", "/f", "/f"]
