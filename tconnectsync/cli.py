@@ -1,5 +1,6 @@
 """The command line: argparse, one Config, and one clear sentence per error."""
 import argparse
+import contextlib
 import datetime as dt
 import json
 import logging
@@ -8,8 +9,10 @@ import sys
 import traceback
 
 from . import __version__, logs
+from .budget import RunBudget
 from .config import ACCEPTED_FEATURES, APIS, FEATURES, check_features, default_features, load_config
-from .errors import ConfigError, TconnectsyncError
+from .errors import ConfigError, LoginThrottled, RunLocked, TconnectsyncError, TransientError
+from .runlock import run_lock
 from .sync.report import exit_code_for, format_summary, summary_dict
 from .sync.window import DEFAULT_DAYS, last_days, today_in
 
@@ -273,9 +276,20 @@ def autoupdate_command(config, args, environ, clock=None, max_cycles=None):
             signal.alarm(5)
 
     previous = {s: signal.signal(s, on_signal) for s in (signal.SIGTERM, signal.SIGINT)}
-    clients = build_clients(config, clock=clock.time, sleep=lambda s: clock.sleep(s, stop))
+    budget = RunBudget(config.run_budget)
+    clients = build_clients(config, clock=clock.time, sleep=lambda s: clock.sleep(s, stop), budget=budget)
+
+    @contextlib.contextmanager
+    def each_cycle():
+        # The run lock for one cycle only (a one-shot backfill can run between two cycles), and
+        # the whole run budget again for it.
+        with run_lock(config):
+            budget.restart()
+            yield
+
     try:
-        return AutoUpdate(config, clients, settings, clock=clock, stop=stop).run(max_cycles=max_cycles)
+        return AutoUpdate(config, clients, settings, clock=clock, stop=stop,
+                          guard=each_cycle).run(max_cycles=max_cycles)
     finally:
         close_clients(clients)
         for s, handler in previous.items():
@@ -286,6 +300,15 @@ def _leave(signum, frame):
     raise SystemExit(0)
 
 
+def whole_window_failed(window, features, exc, pretend=False):
+    """The Summary of a run that failed before its first chunk: every day failed for ``exc``."""
+    from .sync.report import ChunkFailure, Summary
+    summary = Summary(start=window[0], end=window[1], features=features, pretend=pretend)
+    summary.failures.append(ChunkFailure(window[0], window[1], str(exc), getattr(exc, "remote", "") or "", exc))
+    logger.error("Syncing %s..%s failed: %s", window[0], window[1], exc)
+    return summary
+
+
 def sync_command(config, args, clients=None, out=None):
     from .progress import Progress
     from .runtime import build_clients, close_clients
@@ -294,19 +317,29 @@ def sync_command(config, args, clients=None, out=None):
     features = tuple(args.features)
     window = checked_window(args, config)
     quiet, as_json = getattr(args, "quiet", False), getattr(args, "json", False)
-    own = clients is None
-    clients = clients or build_clients(config)
-    progress = Progress(enabled=not quiet)
-    try:
-        if getattr(args, "start_date", None) is not None:
-            window = clamp_to_pump(window, clients.source, config.tz)
-        logger.info("Syncing %s..%s (%s) features %s%s", window[0], window[1], config.timezone_name,
-                    " ".join(features), " (pretend)" if args.pretend else "")
-        summary = sync_once(config, clients, window, features, pretend=args.pretend, progress=progress)
-    finally:
-        progress.close()
-        if own:
-            close_clients(clients)
+    # One run at a time per account and Nightscout (a --pretend run writes nothing: it needn't wait).
+    with (contextlib.nullcontext() if args.pretend else run_lock(config)):
+        budget = RunBudget(config.run_budget)         # counted from when this run may start
+        own = clients is None
+        clients = clients or build_clients(config, budget=budget)
+        progress = Progress(enabled=not quiet)
+        try:
+            if getattr(args, "start_date", None) is not None:
+                window = clamp_to_pump(window, clients.source, config.tz)
+            logger.info("Syncing %s..%s (%s) features %s%s", window[0], window[1], config.timezone_name,
+                        " ".join(features), " (pretend)" if args.pretend else "")
+            try:
+                summary = sync_once(config, clients, window, features, pretend=args.pretend, progress=progress)
+            except (LoginThrottled, RunLocked):
+                raise
+            except TransientError as exc:
+                # The remote failed before the first chunk (the login, the pump's lookup): the
+                # whole window failed, told like any failed day, with the dates to re-run.
+                summary = whole_window_failed(window, features, exc, args.pretend)
+        finally:
+            progress.close()
+            if own:
+                close_clients(clients)
     code, sentence = exit_code_for(summary)
     if as_json:
         print(json.dumps(summary_dict(summary, config.timezone_name, code), sort_keys=False), file=out)

@@ -115,6 +115,9 @@ class Config:
     profile_upload_mode: str = "add"
     ns_batch_size: int = 1000
     http_timeout: float = 60.0
+    state_dir: str = ""                # "" = no shared state (no run lock, no cross-process login cap)
+    run_budget: float = 240.0          # seconds a one-shot run (or one daemon cycle) may take
+    lock_wait: float = 60.0            # seconds a run waits for another one on the same account
     notes: tuple = ()                  # informational lines for --check-login (where settings came from)
 
     @property
@@ -489,6 +492,9 @@ def load_config(environ=None, env_file=None, cwd=None, home=None, require=("tand
         announce_no_data=_bool(settings, "AUTOUPDATE_NO_DATA_ANNOUNCEMENT"),
         status_file=str(state_file(settings, "TCONNECTSYNC_STATUS_FILE", STATUS_FILE_NAME, home)),
         profile_upload_mode=_choice(settings, "NIGHTSCOUT_PROFILE_UPLOAD_MODE", ("add", "replace", "overwrite"), "add"),
+        state_dir=str(state_dir(settings, home)),
+        run_budget=float(_positive_int(settings, "TCONNECTSYNC_RUN_BUDGET", 240, 5, 86400)),
+        lock_wait=float(_positive_int(settings, "TCONNECTSYNC_LOCK_WAIT", 60, 0, 3600)),
         notes=tuple(notes + ["warning: %s" % w for w in warnings]),
     )
     if log:

@@ -101,3 +101,15 @@ class WriteFailed(TconnectsyncError):
 
 class Stopped(Exception):
     """A stop was asked for (SIGTERM): the run ends between two writes, never inside one."""
+
+
+class RunLocked(TconnectsyncError):
+    """Another tconnectsync run for the same Tandem account and Nightscout held the run lock for
+    longer than we wait (``TCONNECTSYNC_LOCK_WAIT``)."""
+
+    exit_code = 7
+
+
+class RunBudgetExceeded(TransientError):
+    """The run's time budget (``TCONNECTSYNC_RUN_BUDGET``) is used up, or a host timed out twice
+    in this run: nothing more is asked of it until the next run."""

@@ -142,6 +142,7 @@ class HttpClient:
         if headers:
             self.session.headers.update(headers)
         self.request_count = 0
+        self.budget = None                    # a budget.RunBudget shared by one run's clients (runtime.py)
 
     def close(self):
         self.session.close()
@@ -187,9 +188,16 @@ class HttpClient:
         where = describe(url)
         if kwargs.get("proxies") is None:
             kwargs = dict(kwargs, proxies=environ_proxies(url))
+        host = urllib.parse.urlsplit(url).netloc
         last_problem = None
+        budget = self.budget
+        delivered = True                      # False: the last attempt never reached the remote
         for attempt in range(attempts):
+            if budget is not None:
+                budget.check(self.name, host)
+                kwargs = dict(kwargs, timeout=budget.cap(kwargs["timeout"]))
             self.request_count += 1
+            delivered = True
             try:
                 response = self.session.request(method, url, **kwargs)
             except requests.exceptions.ProxyError:
@@ -197,12 +205,17 @@ class HttpClient:
                 proxy = kwargs["proxies"].get(scheme) or kwargs["proxies"].get("all") or ""
                 last_problem = "could not be reached through the proxy %s (check HTTPS_PROXY/HTTP_PROXY, " \
                                "or name the host in NO_PROXY)" % describe_proxy(proxy)
+                delivered = False
                 retry_after = None
-            except requests.exceptions.Timeout:
-                last_problem = "did not answer within %s seconds" % (kwargs["timeout"],)
+            except requests.exceptions.Timeout as exc:
+                delivered = not isinstance(exc, requests.exceptions.ConnectTimeout)
+                last_problem = "did not answer within %s" % _seconds(kwargs["timeout"], exc)
                 retry_after = None
+                if budget is not None and budget.timed_out(host):
+                    attempts = attempt + 1              # not asked again in this run
             except requests.exceptions.ConnectionError as exc:
                 last_problem = "could not be reached (%s)" % _connection_reason(exc)
+                delivered = _connection_reason(exc) not in NOT_SENT
                 retry_after = None
             except requests.exceptions.RequestException as exc:
                 last_problem = _request_problem(exc)
@@ -220,16 +233,35 @@ class HttpClient:
                     last_problem = "answered HTTP %d" % response.status_code
                 else:
                     return response
-            if attempt + 1 < attempts:
-                delay = self._delay(attempt, retry_after)
-                logger.warning("%s %s %s %s; trying again in %.1f s (attempt %d of %d)",
-                               self.name, method, where, last_problem, delay, attempt + 2, attempts)
-                self.sleep(delay)
+            if attempt + 1 >= attempts:
+                break
+            delay = self._delay(attempt, retry_after)
+            if budget is not None and not budget.allows_wait(delay):
+                attempts = attempt + 1              # the run's budget would run out while waiting
+                break
+            logger.warning("%s %s %s %s; trying again in %.1f s (attempt %d of %d)",
+                           self.name, method, where, last_problem, delay, attempt + 2, attempts)
+            self.sleep(delay)
         message = "%s %s after %d attempt%s." % (self.name, last_problem, attempts,
                                                  "" if attempts == 1 else "s")
         if last_problem and "429" in last_problem:
             raise RateLimited(message, remote=self.name)
-        raise TransientError(message, remote=self.name)
+        error = TransientError(message, remote=self.name)
+        error.delivered = delivered           # a login that never reached Tandem is not counted (api/common.py)
+        raise error
+
+
+def _seconds(timeout, exc):
+    """``10 seconds``: the part of a (connect, read) timeout that ran out, as a number of seconds."""
+    if isinstance(timeout, (tuple, list)):
+        timeout = timeout[0] if isinstance(exc, requests.exceptions.ConnectTimeout) else timeout[-1]
+    value = float(timeout)
+    return "%s second%s" % (("%d" % value) if value == int(value) else ("%.1f" % value), "" if value == 1 else "s")
+
+
+# Connection failures that mean the request never left this computer.
+NOT_SENT = frozenset({"connection refused", "name or service not known", "temporary failure in name resolution",
+                      "no route to host"})
 
 
 def _request_problem(exc):

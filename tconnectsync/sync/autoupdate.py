@@ -22,7 +22,7 @@ import time
 
 from .. import __version__, status as status_file, timeutil
 from ..errors import LoginThrottled
-from ..errors import LoginError, RateLimited, TconnectsyncError
+from ..errors import LoginError, RateLimited, RunLocked, TconnectsyncError
 from ..outcome import problem_of          # the words /health, the page and --check-login use too
 from .engine import Stopped, sync_once
 from .window import days_since, last_days, today_in
@@ -65,7 +65,8 @@ class Settings:
 
 
 class AutoUpdate:
-    def __init__(self, config, clients, settings, clock=None, rng=None, stop=None, limiter=None):
+    def __init__(self, config, clients, settings, clock=None, rng=None, stop=None, limiter=None, guard=None):
+        self.guard = guard                 # a context manager factory around each cycle (the CLI's run lock)
         self.config = config
         self.clients = clients
         self.settings = settings
@@ -117,7 +118,7 @@ class AutoUpdate:
                 break
             self.cycles += 1
             try:
-                self.pending_delay = self.cycle()
+                self.pending_delay = self._guarded_cycle()
             except Stopped:
                 break
             self.status["next_poll"] = self._iso(self.clock.now() + dt.timedelta(seconds=self.pending_delay))
@@ -126,6 +127,17 @@ class AutoUpdate:
         self._save()
         logger.info("Auto-update stopped after %d cycles", self.cycles)
         return 0
+
+    def _guarded_cycle(self):
+        """``cycle`` inside ``guard``; a cycle the guard refuses (another run holds the lock) is skipped."""
+        if self.guard is None:
+            return self.cycle()
+        try:
+            with self.guard():
+                return self.cycle()
+        except RunLocked as exc:
+            logger.warning("Skipping this poll: %s", exc)
+            return self.settings.interval_s
 
     def cycle(self):
         """One poll (and a sync when due). Returns the seconds to wait before the next one."""

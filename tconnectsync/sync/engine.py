@@ -252,18 +252,32 @@ class Engine:
         ns = self.clients.nightscout
         doc = iob.document(value, self.serial)
         stored = ns.activities(iob.ACTIVITY_TYPE)
+        # Converge to exactly one current IOB document: keep the newest (ours, or a stored one at
+        # least as new), then delete every other tconnectsync IOB document, also those a run
+        # killed between its write and its delete left behind.
         newer = [s for s in stored if _instant(s) is not None and _instant(s) >= value.time]
-        if any(s.get("identifier") == doc["identifier"] for s in stored) or newer:
+        same = [s for s in stored if s.get("identifier") == doc["identifier"]]
+        if newer or same:
+            keep = max(newer, key=_instant) if newer else same[0]
             counts.unchanged += 1
-            return
-        if self.pretend:
-            summary.plan.append(("create", "IOB", doc))
         else:
-            ns.upload_activities([doc])
-            for s in stored:
-                if s.get("_id"):
-                    ns.delete_activity(s["_id"])
-        counts.created += 1
+            keep = None
+            if self.pretend:
+                summary.plan.append(("create", "IOB", doc))
+            else:
+                ns.upload_activities([doc])
+            counts.created += 1
+        dated = [s for s in stored if _instant(s) is not None]
+        replaced = max(dated, key=_instant) if keep is None and dated else None    # the usual replacement
+        for s in stored:
+            if s is keep or not s.get("_id"):
+                continue
+            if self.pretend:
+                summary.plan.append(("delete", "IOB", s))
+            else:
+                ns.delete_activity(s["_id"])
+            if s is not replaced:
+                counts.deleted += 1             # a leftover: counted as a duplicate removed
 
 
 def _reason(exc):

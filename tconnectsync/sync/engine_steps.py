@@ -7,6 +7,8 @@ writes, and nothing here is backend-specific.
 """
 import bisect
 import datetime as dt
+import hashlib
+import json
 import logging
 
 from .. import timeutil
@@ -97,6 +99,13 @@ def entries(engine, docs, summary):
     counts.created += len(fresh)
 
 
+def _profile_key(serial, reference, store, default):
+    """24 hex digits (a valid Nightscout _id) from the pump, the document this one follows and its content."""
+    material = json.dumps([str(serial), (reference or {}).get("_id") or "", default, store], sort_keys=True,
+                          default=str)
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()[:24]
+
+
 def profiles(engine, build, summary):
     """The pump's profiles, once per run (the settings are the same for every chunk); see
     ``profiles_plan`` for NIGHTSCOUT_PROFILE_UPLOAD_MODE."""
@@ -136,14 +145,22 @@ def profiles(engine, build, summary):
         doc = {k: v for k, v in current.items() if k not in ("mills",)}
         doc.update(store=merged, defaultProfile=default, enteredBy=ENTERED_BY)
     else:
-        doc = {"defaultProfile": default, "store": merged, "startDate": now, "created_at": now,
-               "units": "mg/dl", "enteredBy": ENTERED_BY}
+        # A new document gets a deterministic _id and identifier (the profiles and the document
+        # they follow): checked just before writing, and written with PUT, an upsert by _id, so
+        # runs that overlap (even on two machines) leave one document, not one each.
+        key = _profile_key(engine.serial, reference, merged, default)
+        doc = {"_id": key, "identifier": key, "defaultProfile": default, "store": merged, "startDate": now,
+               "created_at": now, "units": "mg/dl", "enteredBy": ENTERED_BY}
+        if not engine.pretend and any(d.get("identifier") == key or d.get("_id") == key
+                                      for d in ns.profiles(PROFILE_HISTORY)):
+            counts.unchanged += 1           # another run wrote this very document a moment ago
+            return
     if engine.pretend:
         summary.plan.append(("update" if in_place else "create", "PROFILES", doc))
     elif in_place:
         ns.update_profile(doc, "replacing the profile (active: %s)" % default)
     else:
-        ns.upload_profile(doc, "adding the profile (active: %s)" % default)
+        ns.update_profile(doc, "adding the profile (active: %s)" % default)
     if in_place:
         counts.updated += 1
     else:

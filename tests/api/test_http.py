@@ -237,7 +237,7 @@ def test_a_silent_server_fails_after_bounded_attempts(server, sleeps):
     http = client(sleeps, attempts=2, timeout=(2, 0.3))
     with pytest.raises(TransientError) as info:
         http.request("GET", server.url + "slow")
-    assert "did not answer within (2, 0.3) seconds after 2 attempts" in str(info.value)
+    assert "did not answer within 0.3 seconds after 2 attempts" in str(info.value)          # seconds, not a tuple
     assert len(server.received) == 2 and len(sleeps) == 1
 
 
@@ -245,7 +245,7 @@ def test_a_caller_cannot_drop_the_timeout(server, sleeps):
     server.answer("hang")
     with pytest.raises(TransientError) as info:
         client(sleeps, attempts=1, timeout=(2, 0.3)).request("GET", server.url, timeout=None)
-    assert "did not answer within (2, 0.3) seconds" in str(info.value)
+    assert "did not answer within 0.3 seconds" in str(info.value)
 
 
 # ---------------------------------------------------------------------------- logs

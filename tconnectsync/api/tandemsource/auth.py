@@ -9,9 +9,9 @@ across processes while it is valid for the same e-mail address, region and hosts
 """
 import base64
 import hashlib
+import hmac
 import json
 import logging
-import os
 import re
 import secrets
 import urllib.parse
@@ -21,7 +21,7 @@ import jwt
 from ... import logs
 from ...errors import (AccountLocked, BadCredentials, IdTokenRejected, TandemError, TandemFormatError)
 from ...http import StatusErrors, join_url
-from ..common import relogin_at
+from ..common import credentials_fingerprint, relogin_at, send_login, write_private
 from .regions import REGIONS
 
 logger = logging.getLogger(__name__)
@@ -108,14 +108,14 @@ class SourceAuth:
         self.http.session.cookies.clear()
         landing = self.http.request("GET", cfg.sso_url)
         logger.debug("SSO page answered HTTP %d", landing.status_code)
-        self.limiter.acquire(NAME)
-        response = self.http.request("POST", join_url(cfg.services_url, LOGIN_PATH), retry=False,  # credentials
-                                     allow_redirects=False, json={"username": cfg.email, "password": cfg.password},
-                                     headers={"Referer": cfg.sso_url})
+        response = send_login(self.http, self.limiter, NAME, lambda: self.http.request(
+            "POST", join_url(cfg.services_url, LOGIN_PATH), retry=False,      # credentials: see send_login
+            allow_redirects=False, json={"username": cfg.email, "password": cfg.password},
+            headers={"Referer": cfg.sso_url}))
         try:
             _check_login_answer(response)
         except (AccountLocked, BadCredentials) as exc:
-            self.limiter.refused[NAME] = exc
+            self.limiter.refuse(NAME, exc)
             raise
         verifier, challenge = pkce_pair()
         params = {"client_id": self.client_id, "response_type": "code", "scope": SCOPE,
@@ -233,6 +233,10 @@ class SourceAuth:
             return False
         if any(data.get(k) != v for k, v in self._cache_identity().items()):
             return False
+        if not self._same_credentials(data):
+            logger.info("The Tandem Source token cache came from other credentials (the password changed); "
+                        "logging in again")
+            return False
         try:
             issued, expires = float(data["issued_at"]), float(data["expires_at"])
             token, pumper, account = data["access_token"], data["pumper_id"], data["account_id"]
@@ -250,33 +254,29 @@ class SourceAuth:
         logger.debug("Using the cached Tandem Source token (valid for %s)", ago(expires - self.clock()))
         return True
 
+    def _same_credentials(self, data):
+        """The cache belongs to the e-mail address and password configured now (a salted fingerprint)."""
+        salt, stored = data.get("salt"), data.get("credentials")
+        if not isinstance(salt, str) or not isinstance(stored, str):
+            return False
+        try:
+            return hmac.compare_digest(stored, credentials_fingerprint(self.config.email, self.config.password, salt))
+        except ValueError:
+            return False
+
     def _save_cache(self, issued_at):
         path = self.config.token_file
         if not path:
             return
+        salt = secrets.token_hex(16)
         data = dict(self._cache_identity(), version=CACHE_VERSION, issued_at=issued_at, expires_at=self.expires_at,
-                    access_token=self.access_token, pumper_id=self.pumper_id, account_id=self.account_id)
-        tmp = "%s.%d.tmp" % (path, os.getpid())
+                    access_token=self.access_token, pumper_id=self.pumper_id, account_id=self.account_id,
+                    salt=salt, credentials=credentials_fingerprint(self.config.email, self.config.password, salt))
         try:
-            folder = os.path.dirname(os.path.abspath(path))
-            os.makedirs(folder, mode=0o700, exist_ok=True)
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-            try:
-                os.fchmod(fd, 0o600)
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    fd = None
-                    json.dump(data, f)
-            finally:
-                if fd is not None:
-                    os.close(fd)
-            os.replace(tmp, path)
+            write_private(path, data)
         except OSError as exc:
             logger.warning("Could not save the Tandem Source token to %s (%s); every run will log in again.",
                            path, exc.strerror or exc)
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
 
 
 def _check_login_answer(response):

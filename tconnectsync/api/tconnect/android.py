@@ -4,7 +4,7 @@ import time
 
 from ...errors import AccountLocked, BadCredentials, TandemError, TandemFormatError
 from ...http import ANDROID_UA, StatusErrors, join_url
-from ..common import relogin_at
+from ..common import relogin_at, send_login
 from .common import PasswordLogin, parse_expiry
 
 logger = logging.getLogger(__name__)
@@ -31,12 +31,11 @@ class AndroidApi(PasswordLogin):
         return not self.access_token or self.expires_at is None or self.clock() >= self.renew_at
 
     def login(self):
-        self.limiter.acquire("t:connect (Android API)")
-        response = self.http.request(
+        response = send_login(self.http, self.limiter, "t:connect (Android API)", lambda: self.http.request(
             "POST", join_url(self.base_url, "cloud/oauth2/token"), retry=False,      # a credential POST
             data={"username": self.email, "password": self._password, "grant_type": "password", "scope": SCOPES},
             auth=(ANDROID_CLIENT_ID, ANDROID_CLIENT_SECRET),
-            headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8", "User-Agent": ANDROID_UA})
+            headers={"Content-Type": "application/x-www-form-urlencoded; charset=UTF-8", "User-Agent": ANDROID_UA}))
         if response.status_code in (400, 401, 403):
             text = response.text.lower()
             if "max attempted logins" in text:
@@ -44,7 +43,7 @@ class AndroidApi(PasswordLogin):
             else:
                 exc = BadCredentials("t:connect (Android API) refused the e-mail address or password: check "
                                      "TCONNECT_EMAIL and TCONNECT_PASSWORD.")
-            self.limiter.refused["t:connect (Android API)"] = exc
+            self.limiter.refuse("t:connect (Android API)", exc)
             raise exc
         if response.status_code != 200:
             raise TandemError("The t:connect Android login answered HTTP %d." % response.status_code,

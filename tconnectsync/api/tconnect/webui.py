@@ -7,7 +7,7 @@ import urllib.parse
 
 from ...errors import AccountLocked, BadCredentials, TandemError, TandemFormatError
 from ...http import BROWSER_UA, StatusErrors, join_url
-from ..common import relogin_at
+from ..common import relogin_at, send_login
 from .common import PasswordLogin, parse_expiry
 
 logger = logging.getLogger(__name__)
@@ -116,13 +116,12 @@ class WebLogin(PasswordLogin):
             ("ctl00$ContentBody$LoginControl$txtLoginPassword", self._password),
             ("txtLoginPassword_ClientState", client_state(self._password)),
         ]
-        self.limiter.acquire("t:connect")
-        response = self.http.request("POST", url, data=form, allow_redirects=False, retry=False,  # credentials
-                                     headers={"Referer": url})
+        response = send_login(self.http, self.limiter, "t:connect", lambda: self.http.request(
+            "POST", url, data=form, allow_redirects=False, retry=False, headers={"Referer": url}))  # credentials
         try:
             self._read_login_answer(url, response)
         except (AccountLocked, BadCredentials) as exc:
-            self.limiter.refused["t:connect"] = exc
+            self.limiter.refuse("t:connect", exc)
             raise
 
     def _read_login_answer(self, url, response):

@@ -7,7 +7,7 @@ import pytest
 from tconnectsync.api.common import LoginLimiter
 from tconnectsync.api.tconnect import TConnectApi
 from tconnectsync.config import Config
-from tconnectsync.errors import BadCredentials, NoData, TandemError, TransientError
+from tconnectsync.errors import BadCredentials, LoginThrottled, NoData, TandemError, TransientError
 from tconnectsync.sandbox.scenario import make_scenario
 from tconnectsync.sandbox.tconnect import TandemLegacySandbox
 
@@ -97,16 +97,18 @@ def test_the_android_api_logs_in_again_once(sb):
     sb.remove_fault(pred)
 
 
-def test_credential_posts_are_sent_once(sb):
+def test_credential_posts_after_transient_failures_are_bounded_and_counted(sb):
+    # A 503 on a login is retried like any call (4 attempts), each attempt counted by the limiter.
+    limiter = LoginLimiter(per_hour=6)
     sb.fail_when(lambda host, method, path, query: 503 if method == "POST" and "login" in path.lower() else None)
     with pytest.raises(TransientError):
-        api_for(sb).web.login()
-    assert len([e for e in sent(sb, "login") if e[1] == "POST"]) == 1
+        api_for(sb, limiter=limiter).web.login()
+    assert len([e for e in sent(sb, "login") if e[1] == "POST"]) == 4 and limiter.total == 4
     sb.clear_faults()
     sb.fail_when(lambda host, method, path, query: 503 if "oauth2/token" in path else None)
-    with pytest.raises(TransientError):
-        api_for(sb).android.login()
-    assert len(sent(sb, "oauth2/token")) == 1
+    with pytest.raises(LoginThrottled):
+        api_for(sb, limiter=limiter).android.login()
+    assert len(sent(sb, "oauth2/token")) == 2 and limiter.total == 6      # the hourly cap holds
 
 
 def test_wrong_credentials_are_never_sent_twice(sb):
