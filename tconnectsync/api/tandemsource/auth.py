@@ -295,6 +295,11 @@ def _check_login_answer(response):
     if status == "LOCKED" or LOCKED_TEXT.search(lowered):
         raise AccountLocked("Tandem Source locked the account after too many logins; wait a few hours (or "
                             "reset the password at Tandem Source) before running tconnectsync again.")
+    if response.status_code == 200 and not isinstance(body, dict):
+        # A page, not the login API's JSON (maintenance, a captive portal): no verdict on the
+        # password, so it is never remembered as a refusal (api/common.py) and a later run tries again.
+        raise TandemError("The Tandem Source login answered a page instead of its JSON verdict (HTTP 200); "
+                          "this says nothing about your password: try again later.", 200)
     if response.status_code in (200, 400, 401):
         raise BadCredentials("Tandem Source refused the e-mail address or password: check TCONNECT_EMAIL and "
                              "TCONNECT_PASSWORD (log in at the Tandem Source website to be sure).")

@@ -80,6 +80,7 @@ def test_lockout_is_account_locked(sandbox, tmp_path):
     (400, '{"message":"Max attempted logins exceeded."}', AccountLocked),
     (200, '{"redirectUrl":null,"status":"FAILED"}', BadCredentials),
     (502, None, TransientError),                            # transient: sent again, at most 4 times
+    (200, "<html><body>Down for maintenance</body></html>", TandemError),   # a page: no verdict on the password
 ])
 def test_login_answers(sandbox, tmp_path, status, body, error):
     sb = sandbox()
