@@ -126,12 +126,18 @@ class WebLogin(PasswordLogin):
 
     def _read_login_answer(self, url, response):
         if response.status_code == 200:
-            _, error = parse_login_page(response.text)
+            fields, error = parse_login_page(response.text)
             if "max attempted logins" in error.lower():
                 raise AccountLocked("t:connect locked the account after too many logins (\"Max attempted "
                                     "logins exceeded.\"); wait a few hours before running tconnectsync again.")
             if is_waf_block(response.text):
                 raise TandemError("Tandem's firewall blocked the t:connect login; wait an hour before trying again.")
+            if not fields and not error:
+                # Not the login page re-rendered (which is how t:connect refuses a password):
+                # a maintenance or portal page says nothing about the password, and is never
+                # remembered as a refusal (api/common.py), so a later run tries again.
+                raise TandemError("The t:connect login answered a page that is not its login form (HTTP 200); "
+                                  "this says nothing about your password: try again later.", 200)
             raise BadCredentials("t:connect refused the e-mail address or password: check TCONNECT_EMAIL and "
                                  "TCONNECT_PASSWORD (log in at the t:connect website to be sure).")
         if response.status_code != 302:

@@ -118,3 +118,17 @@ def test_wrong_credentials_are_never_sent_twice(sb):
         with pytest.raises(BadCredentials):
             api.controliq.therapy_timeline(DAY, DAY)
     assert sb.login_attempts == 1 and limiter.total == 1
+
+
+def test_a_maintenance_page_on_the_login_is_not_a_password_refusal(sb):
+    # Wrong credentials re-render the login form (HTTP 200); another page says nothing about the
+    # password: an error, not BadCredentials, and the next login is allowed.
+    limiter = LoginLimiter()
+    sb.fail_when(lambda host, method, path, query: (200, None, "<html><body>Down for maintenance</body></html>")
+                 if method == "POST" and "login" in path.lower() else None)
+    with pytest.raises(TandemError) as info:
+        api_for(sb, limiter=limiter).web.login()
+    assert not isinstance(info.value, BadCredentials) and "says nothing about your password" in str(info.value)
+    sb.clear_faults()
+    api_for(sb, limiter=limiter).web.login()                   # not refused: the login goes on
+    assert sb.login_attempts == 1 and limiter.total == 2      # the faulted answer never reached the sandbox's form
