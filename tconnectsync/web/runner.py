@@ -11,6 +11,7 @@ worker shows them; a real (not pretend) run also updates the status file (``stat
 ``last_success`` and ``last_data`` (the newest pump record time the run saw), which ``/health``
 reads. A run's log lines are the records logged by its own thread: nothing swaps stdout.
 """
+import contextlib
 import dataclasses
 import datetime as dt
 import fcntl
@@ -24,6 +25,9 @@ from .. import __version__, logs, status, timeutil
 from ..config import load_config
 from ..errors import LoginError, TconnectsyncError
 from .. import outcome
+from ..budget import RunBudget
+from ..runlock import run_lock
+from ..runtime import http_clients
 from .settings import MAX_DAYS, features_for
 
 logger = logging.getLogger(__name__)
@@ -303,9 +307,16 @@ class Runner:
                         window[0], window[1], config.timezone_name, " ".join(record["features"]),
                         " (pretend)" if record["pretend"] else "")
             clients = self._clients_for(config)
+            # Like a one-shot run: one run at a time per account and Nightscout, whichever process
+            # (cron, the daemon, this app) starts it, and a time budget for this run.
+            budget = RunBudget(config.run_budget)
+            for http in http_clients(clients):
+                http.budget = budget
             watch = _Watch(clients.source)
-            summary = self.sync(config, dataclasses.replace(clients, source=watch), window,
-                                tuple(record["features"]), pretend=record["pretend"])
+            with (contextlib.nullcontext() if record["pretend"] else run_lock(config)):
+                budget.restart()                  # counted from when this run may start
+                summary = self.sync(config, dataclasses.replace(clients, source=watch), window,
+                                    tuple(record["features"]), pretend=record["pretend"])
             record["counts"] = summary.totals()
             from ..sync.report import format_summary
             record["summary"] = scrub(format_summary(summary, config.timezone_name))

@@ -94,3 +94,19 @@ def test_check_login_tells_the_last_run_in_the_same_words(web_env, tmp_path):
     proc = subprocess.run([sys.executable, "-m", "tconnectsync", "--check-login"], cwd=str(tmp_path), env=env,
                           capture_output=True, text=True, timeout=120)
     assert "last run failed: Nightscout refused the secret" in proc.stdout, proc.stdout + proc.stderr
+
+
+def test_a_web_run_takes_turns_with_a_cron_run_for_the_same_account(web_env):
+    # A cron run holding the run lock: the web app's run waits for it (TCONNECTSYNC_LOCK_WAIT), then
+    # reports that it did not sync, by name; once the lock is free the same app syncs.
+    from tconnectsync.config import load_config
+    from tconnectsync.runlock import run_lock
+    client = web_env.app(TCONNECTSYNC_LOCK_WAIT="1").test_client()
+    with run_lock(load_config(web_env.environ)):
+        answer = client.get("/update", query_string={"features": "BOLUS"}, headers=BEARER)
+    assert answer.status_code == 500
+    assert "another tconnectsync run" in text(answer)
+    assert not [d for d in web_env.ns.treatments() if d.get("eventType") == "Combo Bolus"]
+    assert client.get("/health").status_code == 503
+    assert client.get("/update", query_string={"features": "BOLUS"}, headers=BEARER).status_code == 200
+    assert [d for d in web_env.ns.treatments() if d.get("eventType") == "Combo Bolus"]
