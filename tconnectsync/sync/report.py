@@ -199,7 +199,7 @@ def exit_code_for(summary):
                 remotes = sorted({getattr(e, "remote", None) or "a remote" for e in errors})
                 return code, ("nothing could be synced: %s kept failing for every day of %s..%s (%s); "
                               "try again later, it is not a problem with your settings."
-                              % (" and ".join(remotes), summary.start, summary.end, summary.failures[-1].reason))
+                              % (" and ".join(remotes), summary.start, summary.end, _clause(summary.failures[-1].reason)))
             return code, ("nothing could be synced for %s..%s: %s"
                           % (summary.start, summary.end, summary.failures[-1].reason))
         return 1, "nothing could be synced for %s..%s; the reasons are listed above." % (summary.start, summary.end)
@@ -224,7 +224,7 @@ def format_summary(summary, tz_name, verbose=False):
     window = "%s..%s (%s)" % (summary.start, summary.end, tz_name)
     if summary.nothing_synced:
         remotes = " and ".join(summary.failed_remotes()) or "Tandem"
-        reasons = sorted({logs.redact(f.reason) for f in summary.failures})
+        reasons = sorted({_clause(logs.redact(f.reason)) for f in summary.failures})
         lines.append("Nothing synced: %s did not answer for %s: %s." % (remotes, window, "; ".join(reasons)))
     else:
         head = "PRETEND (nothing written): plan for" if summary.pretend else "Synced"
@@ -254,7 +254,7 @@ def format_summary(summary, tz_name, verbose=False):
         for action, feature, doc in summary.plan:
             lines.append("  %s %s %s" % (action, feature, json.dumps(doc, sort_keys=True)))
     for a, b in summary.failed_ranges():
-        reasons = sorted({logs.redact(f.reason) for f in summary.failures if f.start <= b and f.end >= a})
+        reasons = sorted({_clause(logs.redact(f.reason)) for f in summary.failures if f.start <= b and f.end >= a})
         lines.append("FAILED %s..%s: %s" % (a, b, "; ".join(reasons)))
         lines.append("  re-run: tconnectsync --start-date %s --end-date %s" % (a, b))
     return "\n".join(lines)
@@ -289,3 +289,8 @@ def summary_dict(summary, tz_name, exit_code=None):
                   for a, b in summary.failed_ranges()],
         "retry_after": summary.retry_after,
     }
+
+
+def _clause(text):
+    """A reason as a clause inside a sentence: without its own final period."""
+    return str(text).rstrip().rstrip(".")
