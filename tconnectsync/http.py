@@ -21,6 +21,7 @@ daemon's clock), a 429 whose Retry-After is long must surface as ``RateLimited``
 blocking, and each failed attempt is logged in our words.
 """
 import logging
+import os
 import random
 import time
 import urllib.parse
@@ -94,6 +95,18 @@ def environ_proxies(url):
     case first): ``{}`` when none applies or NO_PROXY names the host."""
     found = requests.utils.get_environ_proxies(url, no_proxy=None)
     return {scheme: proxy for scheme, proxy in found.items() if scheme != "no" and proxy}
+
+
+def environ_ca_bundle(environ=None):
+    """The CA bundle a TLS-inspecting company proxy needs, as requests and pip read it
+    (``REQUESTS_CA_BUNDLE``, then ``CURL_CA_BUNDLE``): a path, or None for the default store.
+    (With ``trust_env`` off, requests would not read them itself.)"""
+    environ = os.environ if environ is None else environ
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
+        value = (environ.get(name) or "").strip()
+        if value:
+            return value
+    return None
 
 
 def describe_proxy(proxy_url):
@@ -188,6 +201,8 @@ class HttpClient:
         where = describe(url)
         if kwargs.get("proxies") is None:
             kwargs = dict(kwargs, proxies=environ_proxies(url))
+        if kwargs.get("verify") is None and url.startswith("https:") and environ_ca_bundle():
+            kwargs = dict(kwargs, verify=environ_ca_bundle())
         host = urllib.parse.urlsplit(url).netloc
         last_problem = None
         budget = self.budget

@@ -163,3 +163,49 @@ def test_describe_proxy_drops_credentials():
     assert describe_proxy("http://me:pw@proxy.corp:3128") == "proxy.corp:3128"
     assert describe_proxy("proxy.corp:8080") == "proxy.corp:8080"
     assert describe_proxy("https://proxy.corp") == "proxy.corp"
+
+
+@pytest.fixture
+def tls_server(tmp_path):
+    """An HTTPS server on 127.0.0.1 with a self-signed certificate (openssl), as a TLS-inspecting
+    company proxy presents: only a client told about its CA (the bundle) accepts it."""
+    import shutil
+    import ssl
+    import subprocess
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is needed to make a test certificate")
+    cert, key = tmp_path / "ca.pem", tmp_path / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "1", "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"],
+                   check=True, capture_output=True)
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+        def do_GET(self):
+            self.send_response(200)
+            self.send_header("Content-Type", "application/json")
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"{}")
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(str(cert), str(key))
+    server.socket = context.wrap_socket(server.socket, server_side=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield "https://127.0.0.1:%d/" % server.server_address[1], cert
+    server.shutdown()
+
+
+@pytest.mark.parametrize("variable", ["REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"])
+def test_a_ca_bundle_from_the_environment_is_trusted_as_requests_and_pip_do(tls_server, monkeypatch, variable):
+    url, cert = tls_server
+    client = HttpClient("Test", timeout=5, attempts=1, sleep=lambda s: None)
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    with pytest.raises(TransientError):                 # an unknown CA: refused, as it must be
+        client.request("GET", url)
+    monkeypatch.setenv(variable, str(cert))
+    assert client.request("GET", url).json() == {}
