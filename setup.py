@@ -8,7 +8,7 @@ WEB = ["flask>=3.0,<4", "gunicorn>=22,<28", "APScheduler>=3.10,<4"]
 
 setup(
     name="tconnectsync",
-    version="2.1.0",
+    version="2.2.0",
     description="Copies Tandem insulin-pump data (t:slim X2, Mobi) from Tandem's cloud to Nightscout",
     long_description=long_description,
     long_description_content_type="text/markdown",

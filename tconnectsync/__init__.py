@@ -12,6 +12,6 @@ try:
     try:
         __version__ = _version("tconnectsync")
     except PackageNotFoundError:          # running from a checkout without installing
-        __version__ = "2.1.0"
+        __version__ = "2.2.0"
 except ImportError:                      # pragma: no cover
-    __version__ = "2.1.0"
+    __version__ = "2.2.0"
