@@ -60,8 +60,8 @@ def build_segments(data, tz, tally=None, quiet=False):
                 continue
             nxt = next((t for t in seg_starts if t > m.time), None)
             end = min(x for x in (nxt, end_of_pump_day(m.time, tz), until) if x is not None)
-            if end <= m.time:
-                tally.skip("basal-instant", "%s suspension at %s: delivery resumed within the second"
+            if end <= m.time:                   # the next segment and midnight lie after it: the data ends here
+                tally.skip("basal-pending", "%s suspension at %s: at the end of the data, no duration yet"
                            % (m.reason, m.time.isoformat()))
                 continue
             # A suspension that started inside a segment cuts it (delivery stopped).
@@ -76,8 +76,12 @@ def build_segments(data, tz, tally=None, quiet=False):
         for i, r in enumerate(rows):
             nxt = rows[i + 1].time if i + 1 < len(rows) else None
             end = min(x for x in (nxt, end_of_pump_day(r.time, tz), until) if x is not None)
-            if end <= r.time:
+            if nxt is not None and nxt <= r.time:
                 tally.skip("basal-instant", "CSV basal rate at %s: replaced within the second" % r.time.isoformat())
+                continue
+            if end <= r.time:
+                tally.skip("basal-pending", "CSV basal rate at %s: at the end of the data, no duration yet"
+                           % r.time.isoformat())
                 continue
             out.append((r.time, end, r.rate, "Unknown"))
     out.sort(key=lambda t: t[0])

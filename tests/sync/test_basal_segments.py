@@ -77,3 +77,22 @@ def test_csv_rates_are_not_read_when_control_iq_has_segments():
     data = chunk(day, day, segments=[seg], csv_basal=[CsvBasalRate(utc(2026, 3, 11, 4, 0), 0.8)])
     assert basal.build_segments(data, TZ) == [(seg.start, utc(2026, 3, 11, 5, 10), 0.7, "algorithmDelivery")]
     assert basal.records_read(data) == 1
+
+
+def test_a_suspension_that_is_the_newest_record_waits_for_its_duration():
+    """Nothing after the mark: its length is unknown (not 'resumed within the second')."""
+    data = chunk(dt.date(2026, 3, 10), dt.date(2026, 3, 10), segments=[BEFORE], suspensions=[ORIGINAL])
+    tally = basal.Tally()
+    assert basal.build_segments(data, TZ, tally) == [(BEFORE.start, SUSPENDED, 0.85, "profileDelivery")]
+    assert [(s.key, s) for s in tally.skipped] == [
+        ("basal-pending", "manual suspension at 2026-03-11T03:11:17+00:00: at the end of the data, no duration yet")]
+
+
+def test_csv_rates_replaced_within_the_second_and_at_the_data_end_are_told_apart():
+    day = dt.date(2026, 3, 11)
+    rows = [CsvBasalRate(utc(2026, 3, 11, 5, 0), 0.8), CsvBasalRate(utc(2026, 3, 11, 5, 0), 0.9),
+            CsvBasalRate(utc(2026, 3, 11, 6, 0), 1.0)]
+    tally = basal.Tally()
+    assert basal.build_segments(chunk(day, day, csv_basal=rows), TZ, tally) == [
+        (utc(2026, 3, 11, 5, 0), utc(2026, 3, 11, 6, 0), 0.9, "Unknown")]
+    assert [s.key for s in tally.skipped] == ["basal-instant", "basal-pending"]
