@@ -3,8 +3,10 @@
 t:connect (``documents``): one document per delivery segment, keyed by its start. Suspensions without a segment of their
 own become zero-rate segments lasting until delivery resumes (the next segment), cut at the
 pump-local midnight (where Tandem cuts every segment) and at the time the data is known to
-reach. So nothing overlaps, a running segment grows in place, and a re-run of any window gives
-the same documents.
+reach. A suspension still active at midnight is repeated at 00:00 (``continuation``) and that
+repeat starts the next day's zero-rate segment, also in a chunk that holds no delivery segment at
+all (suspended all the time it covers). So nothing overlaps, a running segment grows in place, and
+a re-run of any window, in any chunks, gives the same documents.
 
 Tandem Source (``delivery_documents``): one document per 279 delivery row (suspensions 0 U/h),
 keyed by its sequence number, lasting until the next row (or a suspension/resume without a row
@@ -31,7 +33,9 @@ def build_segments(data, tz, tally=None, quiet=False):
     tally = tally if tally is not None else Tally()
     until = data.data_until
     out = []
-    if data.segments:
+    # Control:IQ's segments and suspensions, whichever the chunk has: a chunk may hold only
+    # suspensions (delivery suspended all its time, e.g. a 00:00 repeat up to the data's end).
+    if data.segments or data.suspensions:
         segments = sorted(data.segments, key=lambda s: (s.start, s.kind))
         starts = {}
         for s in segments:
@@ -56,8 +60,8 @@ def build_segments(data, tz, tally=None, quiet=False):
                 continue
             nxt = next((t for t in seg_starts if t > m.time), None)
             end = min(x for x in (nxt, end_of_pump_day(m.time, tz), until) if x is not None)
-            if end <= m.time:
-                tally.skip("basal-instant", "%s suspension at %s: delivery resumed within the second"
+            if end <= m.time:                   # the next segment and midnight lie after it: the data ends here
+                tally.skip("basal-pending", "%s suspension at %s: at the end of the data, no duration yet"
                            % (m.reason, m.time.isoformat()))
                 continue
             # A suspension that started inside a segment cuts it (delivery stopped).
@@ -67,13 +71,17 @@ def build_segments(data, tz, tally=None, quiet=False):
             if s.start in suspended_at:
                 reason = "%s (%s suspension)" % (reason, suspended_at[s.start])
             out.append((s.start, s.start + dt.timedelta(seconds=s.duration_s), s.rate, reason))
-    elif data.csv_basal:
+    if data.csv_basal and not data.segments:      # pre-Control-IQ rates (ws2 CSV)
         rows = sorted(data.csv_basal, key=lambda r: r.time)
         for i, r in enumerate(rows):
             nxt = rows[i + 1].time if i + 1 < len(rows) else None
             end = min(x for x in (nxt, end_of_pump_day(r.time, tz), until) if x is not None)
-            if end <= r.time:
+            if nxt is not None and nxt <= r.time:
                 tally.skip("basal-instant", "CSV basal rate at %s: replaced within the second" % r.time.isoformat())
+                continue
+            if end <= r.time:
+                tally.skip("basal-pending", "CSV basal rate at %s: at the end of the data, no duration yet"
+                           % r.time.isoformat())
                 continue
             out.append((r.time, end, r.rate, "Unknown"))
     out.sort(key=lambda t: t[0])
@@ -111,10 +119,9 @@ class Tally:
 
 
 def records_read(data):
-    """The basal records of a chunk: Control:IQ segments and suspensions, or the CSV's rates."""
-    if data.segments:
-        return len(data.segments) + len(data.suspensions)
-    return len(data.csv_basal)
+    """The basal records of a chunk: Control:IQ segments and suspensions, and the CSV's rates
+    when Control:IQ has no segments (what ``build_segments`` reads)."""
+    return len(data.segments) + len(data.suspensions) + (0 if data.segments else len(data.csv_basal))
 
 
 def temp_basal(start, end, rate, reason, tz, ident, **extra):
