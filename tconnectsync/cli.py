@@ -168,7 +168,7 @@ def clamp_to_pump(window, backend, tz):
 
 
 def has_any_settings(environ, **read_kw):
-    from .config import has_any_settings as any_set, read_settings
+    from .settings_files import has_any_settings as any_set, read_settings
     settings, _ = read_settings(environ, **read_kw)
     return any_set(settings)
 
@@ -188,7 +188,7 @@ def is_interactive(stdin=None, stdout=None):
 
 def no_settings_error(environ):
     """The ConfigError for a run with no settings at all: what is missing, where we looked."""
-    from .config import missing_settings, no_settings_sentence, read_settings
+    from .settings_files import missing_settings, no_settings_sentence, read_settings
     settings, lookup = read_settings(environ)
     return ConfigError(no_settings_sentence(missing_settings(settings), lookup))
 

@@ -20,7 +20,8 @@ def default_path(environ=None):
     """TCONNECTSYNC_STATUS_FILE, else status.json in the state folder (``config.state_dir``:
     TCONNECTSYNC_STATE_DIR, else $XDG_STATE_HOME/tconnectsync, else ~/.local/state/tconnectsync).
     ``Config.status_file`` is the same path with the settings files considered too."""
-    from .config import STATUS_FILE_NAME, state_file
+    from .config import STATUS_FILE_NAME
+    from .settings_files import state_file
     environ = os.environ if environ is None else environ
     return state_file(environ, "TCONNECTSYNC_STATUS_FILE", STATUS_FILE_NAME)
 

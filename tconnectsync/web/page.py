@@ -8,7 +8,8 @@ import datetime as dt
 import platform
 
 from .. import __version__, timeutil
-from ..config import default_features, load_config, read_settings
+from ..config import default_features, load_config
+from ..settings_files import read_settings
 from ..errors import ConfigError
 from .health import hide_serials
 from .runner import now_utc, parse_iso

@@ -8,7 +8,7 @@ answer of ``/update`` rather than stopping the app.
 import dataclasses
 import pathlib
 
-from .. import config as config_module
+from .. import config as config_module, settings_files
 from ..errors import ConfigError
 
 MAX_DAYS = 90
@@ -83,7 +83,7 @@ def _whole(settings, name, default, low, high, hint):
 
 def load_web_settings(environ=None, **read_kw):
     """The web app's settings from the environment (and .env); ConfigError names a bad one."""
-    settings, _ = config_module.read_settings(environ, **read_kw)
+    settings, _ = settings_files.read_settings(environ, **read_kw)
     secret = (settings.get("TCONNECTSYNC_HEROKU_SECRET") or "").strip()
     interval = _whole(settings, "TCONNECTSYNC_HEROKU_INTERVAL_MINS", 0, 0, 7 * 24 * 60,
                       "of minutes (0 or empty turns the interval job off)")
@@ -96,8 +96,8 @@ def load_web_settings(environ=None, **read_kw):
                               % (", ".join(unsupported), api, ", ".join(config_module.API_FEATURES[api])))
     max_age = _whole(settings, "TCONNECTSYNC_HEALTH_MAX_AGE_MINS", 60, 1, 30 * 24 * 60, "of minutes")
     data_max_age = _whole(settings, "TCONNECTSYNC_HEALTH_DATA_MAX_AGE_MINS", 120, 1, 30 * 24 * 60, "of minutes")
-    state_dir = config_module.state_dir(settings)
-    status_path = config_module.state_file(settings, "TCONNECTSYNC_STATUS_FILE", config_module.STATUS_FILE_NAME)
+    state_dir = settings_files.state_dir(settings)
+    status_path = settings_files.state_file(settings, "TCONNECTSYNC_STATUS_FILE", config_module.STATUS_FILE_NAME)
     return WebSettings(secret=secret, interval_mins=interval, features=features, health_max_age_mins=max_age,
                        health_data_max_age_mins=data_max_age,
                        state_dir=state_dir, status_path=status_path)
