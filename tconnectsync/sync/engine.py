@@ -283,8 +283,11 @@ class Engine:
 def _reason(exc):
     if isinstance(exc, TconnectsyncError):
         return str(exc)
+    # Not one of ours: a bug, or a failure no layer below turned into words. The traceback (with
+    # the exception's type) is in the -v log; the summary says what to do in words.
     logger.debug("Unexpected error", exc_info=True)
-    return "unexpected %s: %s" % (type(exc).__name__, exc)
+    detail = str(exc).strip() or "no details"
+    return "an unexpected problem in tconnectsync (%s); run again with -v and report it with that log" % detail
 
 
 def sync_once(config, clients, window, features, pretend=False, progress=None, should_stop=None):

@@ -22,3 +22,12 @@ def test_a_reason_inside_a_sentence_has_one_period():
     assert "after 4 attempts" in text and ".." not in text.replace("%s..%s" % (DAY, DAY), ""), text
     code, sentence = exit_code_for(failed_summary())
     assert code == 4 and "after 4 attempts" in sentence and ".)" not in sentence, sentence
+
+
+def test_an_unexpected_error_is_told_in_words_not_by_its_class_name():
+    from tconnectsync.sync.engine import _reason
+
+    class ChunkedEncodingError(Exception):
+        pass
+    reason = _reason(ChunkedEncodingError("Connection broken: IncompleteRead(0 bytes read)"))
+    assert "ChunkedEncodingError" not in reason and "IncompleteRead" in reason and "-v" in reason
