@@ -51,13 +51,18 @@ def localize(naive, tz, second=False):
     that does not exist (the spring-forward gap: the pump clock not yet moved on) is read with
     the offset in force before the change.
     """
+    return local_aware(naive, tz, second).astimezone(UTC)
+
+
+def local_aware(naive, tz, second=False):
+    """Wall time ``naive`` in ``tz`` as an aware local datetime (its offset is the one in force
+    then), with ``localize``'s rules for repeated and skipped wall times."""
     try:
-        aware = tz.localize(naive, is_dst=None)
+        return tz.localize(naive, is_dst=None)
     except pytz.AmbiguousTimeError:
-        aware = tz.localize(naive, is_dst=not second)
+        return tz.localize(naive, is_dst=not second)
     except pytz.NonExistentTimeError:
-        aware = tz.localize(naive, is_dst=False)
-    return aware.astimezone(UTC)
+        return tz.localize(naive, is_dst=False)
 
 
 def localize_sequence(naives, tz):

@@ -23,8 +23,6 @@ change): 13 as milliseconds or seconds after midnight, or Tandem-epoch seconds; 
 import bisect
 import datetime as dt
 
-import pytz
-
 from ... import timeutil
 from ..records import ParseWarning
 from .events import TANDEM_EPOCH, event_name
@@ -76,13 +74,7 @@ def read_change(raw):
 def zone_offset(naive, tz, back=False):
     """The UTC offset of wall time ``naive`` in ``tz``; ``back`` picks the second occurrence of a
     repeated wall time (the clock was just set back into it)."""
-    try:
-        aware = tz.localize(naive, is_dst=None)
-    except pytz.AmbiguousTimeError:
-        aware = tz.localize(naive, is_dst=not back)
-    except pytz.NonExistentTimeError:
-        aware = tz.localize(naive, is_dst=False)
-    return aware.utcoffset()
+    return timeutil.local_aware(naive, tz, second=back).utcoffset()
 
 
 def resolve(raws, tz, changes=()):
